@@ -1,0 +1,3 @@
+from apfctl.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""The ``apfctl`` command: a click group whose subcommands are imported only when used.
+
+Each subcommand lives in its own module; ``COMMANDS`` maps its name to ``module:attribute``
+so that ``apfctl --help`` and ``apfctl decide`` do not import what other commands need.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from apfctl import __version__
+
+COMMANDS: dict[str, str] = {
+    "status": "apfctl.cli.stages:status",
+    "decide": "apfctl.cli.stages:decide",
+    "submit": "apfctl.cli.stages:submit",
+    "cycle": "apfctl.cli.stages:cycle",
+    "history": "apfctl.cli.history:history",
+    "config": "apfctl.cli.config_cmd:config",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "status": "Read WMS and batch status of queues; write one record per queue.",
+    "decide": "Run each queue's decision chain on status records.",
+    "submit": "Submit (or retire) the pilots each record decided.",
+    "cycle": "status, decide and submit in one process (what cron runs).",
+    "history": "Print stored records from the ledger as JSON Lines.",
+    "config": "Check the configuration, or show a queue's effective values.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="apfctl")
+def cli() -> None:
+    """apfctl: a pilot factory as small commands that pipe JSON Lines.
+
+    \b
+    apfctl status --queue Q | apfctl decide | apfctl submit   # one stage at a time
+    apfctl cycle --all                                        # what cron runs
+    apfctl monitor                                            # live tables of every queue
+
+    Configuration: --config FILE, else $APFCTL_CONFIG, else ~/.config/apfctl/apfctl.conf,
+    else /etc/apfctl/apfctl.conf, else the embedded demo. State (ledger, locks, local
+    pilots): $APFCTL_STATE_DIR, else ~/.local/state/apfctl.
+
+    Exit codes: 0 all queues fine, 1 some queue failed (its record says why),
+    2 bad usage, configuration or input (nothing done).
+    """
+
+
+def main() -> None:
+    from apfctl.cli.common import run_cli
+
+    sys.exit(run_cli(cli))

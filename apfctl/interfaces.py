@@ -1,0 +1,243 @@
+"""The plugin interfaces: what each entry-point group's plugins provide.
+
+Every plugin class declares the queue keys it reads in ``KEYS`` and the ``[Factory]`` keys
+in ``FACTORY_KEYS`` (see :mod:`apfctl.config.keys`), so that ``apfctl config check``
+validates them before anything is queried or submitted. A class may set ``REFUSED`` to a
+message to mark a dead plugin name that is recognised and refused (GT2, CREAM, ...).
+
+Status plugins are shared per endpoint: the stage groups queues by ``endpoint(queue)`` and
+makes one instance (and so one query) per group. Rules are pure functions of the record.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypedDict
+
+from apfctl.config.keys import Key
+from apfctl.config.model import FactoryConfig, QueueConfig
+
+
+@dataclass
+class FactoryContext:
+    """What every plugin may use besides its queue's section: the factory and its folders."""
+
+    config: FactoryConfig
+    state_dir: Path
+    monitor_sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def factory_id(self) -> str:
+        return self.config.factory_id
+
+    @property
+    def base_log_dir(self) -> Path:
+        configured = self.config.getstr("baseLogDir")
+        return Path(configured).expanduser() if configured else self.state_dir / "logs"
+
+    @property
+    def base_log_url(self) -> str | None:
+        return self.config.getstr("baseLogDirUrl")
+
+    def queue_log_dir(self, queue: str, when: _dt.datetime | None = None) -> tuple[Path, str | None]:
+        """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date)."""
+        when = when or _dt.datetime.now(_dt.timezone.utc)
+        relative = f"{when:%Y-%m-%d}/{re.sub(r'[/:]', '_', queue)}"
+        url = f"{self.base_log_url.rstrip('/')}/{relative}" if self.base_log_url else None
+        return self.base_log_dir / relative, url
+
+
+class Plugin:
+    """Common declarations of every plugin class."""
+
+    KEYS: ClassVar[Mapping[str, Key]] = {}
+    FACTORY_KEYS: ClassVar[Mapping[str, Key]] = {}
+    REFUSED: ClassVar[str | None] = None
+
+    @classmethod
+    def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
+        """Extra validation beyond key types: problems as ``key: message`` strings."""
+        return []
+
+
+# --- WMS status ------------------------------------------------------------------------
+class WMSCounts(TypedDict, total=False):
+    """How much work waits for one queue (APF's WMSQueueInfo) and the site's status."""
+
+    queue: str          # the WMS queue name asked for (wmsqueue)
+    ready: int          # activated: work that a pilot can pick up now
+    notready: int
+    running: int
+    done: int
+    failed: int
+    status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
+
+
+class WMSStatusPlugin(Plugin, ABC):
+    """Reads waiting work for many queues in one go (group ``apfctl.wmsstatus``)."""
+
+    @classmethod
+    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
+        """What the instance talks to; queues with equal endpoints share one instance."""
+        return None
+
+    def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
+        self.endpoint_key = endpoint
+        self.factory = factory
+
+    @abstractmethod
+    def query(self, queues: Sequence[QueueConfig]) -> Mapping[str, WMSCounts | Exception]:
+        """Counts per queue name. An Exception value fails that queue; raising fails them all."""
+
+
+# --- batch status ----------------------------------------------------------------------
+Outcome = Literal["done", "fault", "removed"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One pilot that ended: when, how long it ran (seconds, 0 if it never started), and how.
+
+    ``removed`` is a pilot the factory removed itself (retirement, clean-up): it counts as
+    neither done nor fault.
+    """
+
+    end: float
+    walltime: float
+    outcome: Outcome
+
+
+@dataclass
+class BatchCounts:
+    """Pilot states of one queue, in DESIGN.md's words, and its pilots that ended recently."""
+
+    pending: int = 0
+    held: int = 0
+    running: int = 0
+    exiting: int = 0
+    finished: list[Finished] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)   # backend-specific: held_reasons, ...
+
+
+class BatchStatusPlugin(Plugin, ABC):
+    """Reads pilot states for many queues in one go (group ``apfctl.batchstatus``)."""
+
+    @classmethod
+    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
+        return None
+
+    def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
+        self.endpoint_key = endpoint
+        self.factory = factory
+
+    @abstractmethod
+    def query(self, queues: Sequence[QueueConfig], since: float) -> Mapping[str, BatchCounts | Exception]:
+        """Counts per queue name, with the pilots that ended after ``since`` (epoch seconds).
+
+        An Exception value fails that queue; raising fails every queue of this endpoint.
+        """
+
+
+# --- decision rules --------------------------------------------------------------------
+class SchedRule(Plugin, ABC):
+    """One rule of the decision chain (group ``apfctl.sched``): ``(n, record) -> (n, msg)``.
+
+    Instantiated once per queue and invocation (reading and checking its keys then), called
+    once per record. Pure: no I/O; everything it needs is in the record.
+    """
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        self.queue = queue
+        self.factory = factory
+
+    @classmethod
+    def history_window(cls, queue: QueueConfig) -> tuple[float, float] | None:
+        """(interval, short limit) in seconds if the rule needs ``batch.recent``; see status."""
+        return None
+
+    @abstractmethod
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        """The new number of pilots and APF's message ``Name:key=value,...``."""
+
+
+# --- submission --------------------------------------------------------------------------
+@dataclass
+class SubmitResult:
+    """What a submit or retire call did. ``description`` is the batch description (dry run)."""
+
+    ids: list[str] = field(default_factory=list)
+    description: str | None = None
+
+
+class BatchSubmitPlugin(Plugin, ABC):
+    """Submits n pilots for one queue, or retires -n (group ``apfctl.batchsubmit``).
+
+    ``name`` is the plugin name as configured (``CondorOSGCE``), which keys are read under.
+    Every pilot is stamped with the queue, the factory id and the cycle id.
+    """
+
+    def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
+        self.name = name
+        self.queue = queue
+        self.factory = factory
+
+    @abstractmethod
+    def find_submitted(self, cycle: str) -> list[str]:
+        """Ids of this queue's pilots already stamped with ``cycle`` (idempotency)."""
+
+    @abstractmethod
+    def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
+        """Submit ``n`` > 0 pilots stamped with ``cycle``; raise BackendError on failure."""
+
+    @abstractmethod
+    def retire(self, n: int, dry_run: bool = False) -> SubmitResult:
+        """Remove up to ``n`` pilots: pending first, running only when not peaceful."""
+
+
+# --- configuration sources ------------------------------------------------------------
+@dataclass
+class ConfigLayer:
+    """One source of queue sections (a file, a CRIC document), merged in order.
+
+    ``defaults`` is the layer's own ``[DEFAULT]``: it applies to this layer's sections only.
+    """
+
+    name: str
+    sections: dict[str, dict[str, Any]]          # section -> key -> RawValue
+    defaults: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class QueuesConfigPlugin(Plugin, ABC):
+    """Produces queue sections (group ``apfctl.config``), e.g. ``File`` or ``CRIC``."""
+
+    def __init__(self, factory: FactoryConfig, state_dir: Path) -> None:
+        self.factory = factory
+        self.state_dir = state_dir
+
+    @abstractmethod
+    def layers(self) -> list[ConfigLayer]:
+        """The layers in override order (later wins key by key); ConfigError on a bad source."""
+
+
+# --- monitoring ----------------------------------------------------------------------------
+class MonitorPlugin(Plugin, ABC):
+    """Publishes records after a cycle (group ``apfctl.monitor``).
+
+    One instance per monitor.conf section (APF's ``monitorsection``). ``publish`` must not
+    block the cycle for long and must not raise: failures are logged and retried later.
+    """
+
+    def __init__(self, section_name: str, section: Mapping[str, str], factory: FactoryContext) -> None:
+        self.section_name = section_name
+        self.section = section
+        self.factory = factory
+
+    @abstractmethod
+    def publish(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Send what the cycle saw, decided and submitted for these queues."""

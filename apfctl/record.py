@@ -1,0 +1,155 @@
+"""The record that flows between stages (schema version 1), read and written as JSON Lines.
+
+The published contract is ``apfctl/schema/record-v1.json``. Readers here check only the
+fields the reading stage uses, by hand, because decide has a throughput budget; the tests
+keep this lean check in agreement with the JSON Schema. Unknown fields are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+from apfctl.errors import RecordError
+
+SCHEMA_VERSION = 1
+SECTIONS = ("wms", "batch", "decision", "submission")
+WMS_COUNTS = ("ready", "notready", "running", "done", "failed")
+BATCH_COUNTS = ("pending", "held", "running", "exiting", "done_1h", "fault_1h")
+SUBMISSION_FIELDS = ("plugin", "requested", "submitted", "retired", "ids", "dry_run", "error")
+
+Record = dict[str, Any]
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def isotime(when: _dt.datetime | None = None) -> str:
+    """``2026-11-25T06:00:01Z``."""
+    return (when or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_isotime(text: str) -> _dt.datetime:
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+
+
+def new_cycle_id(when: _dt.datetime | None = None) -> str:
+    """One invocation's id, ``20261125T060000Z-3f2a``: sortable, and unique in practice."""
+    return f"{(when or utcnow()):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def new_record(queue: str, cycle: str) -> Record:
+    return {"apfctl": SCHEMA_VERSION, "queue": queue, "cycle": cycle}
+
+
+# --- the lean validator ----------------------------------------------------------------
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _fail(message: str, field: str) -> None:
+    raise ValueError(f"{field}\x00{message}")
+
+
+def _check_header(record: Any) -> None:
+    if not isinstance(record, dict):
+        _fail("a record must be a JSON object", "record")
+    if record.get("apfctl") != SCHEMA_VERSION:
+        _fail(f"unsupported schema version {record.get('apfctl')!r} (expected {SCHEMA_VERSION})", "apfctl")
+    queue = record.get("queue")
+    if not isinstance(queue, str) or not queue:
+        _fail("missing or empty queue name", "queue")
+    cycle = record.get("cycle")
+    if not isinstance(cycle, str) or not cycle:
+        _fail("missing or empty cycle id", "cycle")
+
+
+def _check_status(section: Any, name: str, counts: tuple[str, ...]) -> None:
+    if not isinstance(section, dict):
+        _fail("must be an object", name)
+    ok = section.get("ok")
+    if type(ok) is not bool:
+        _fail("must be true or false", f"{name}.ok")
+    if ok:
+        for key in counts:
+            if not _is_count(section.get(key)):
+                _fail("must be a non-negative integer", f"{name}.{key}")
+    elif not isinstance(section.get("error"), str):
+        _fail("a failed source must say why (a string)", f"{name}.error")
+
+
+def _check_decision(section: Any) -> None:
+    if not isinstance(section, dict):
+        _fail("must be an object", "decision")
+    if type(section.get("pilots")) is not int:
+        _fail("must be an integer", "decision.pilots")
+    if not isinstance(section.get("msg"), str):
+        _fail("must be a string", "decision.msg")
+    if not isinstance(section.get("trace"), list):
+        _fail("must be a list", "decision.trace")
+
+
+def _check_submission(section: Any) -> None:
+    if not isinstance(section, dict):
+        _fail("must be an object", "submission")
+    for key in SUBMISSION_FIELDS:
+        if key not in section:
+            _fail("missing", f"submission.{key}")
+    for key in ("requested", "submitted", "retired"):
+        if type(section[key]) is not int:
+            _fail("must be an integer", f"submission.{key}")
+    if not isinstance(section["ids"], list):
+        _fail("must be a list", "submission.ids")
+
+
+def check(record: Any, require: Iterable[str] = ()) -> None:
+    """Check the header and the sections present; ``require`` lists sections that must be.
+
+    Raises ValueError("<field>\\x00<message>"); :func:`read_records` turns it into a
+    RecordError with the line number.
+    """
+    _check_header(record)
+    for name in require:
+        if name not in record:
+            _fail("missing (run the stage before this one)", name)
+    if "wms" in record:
+        _check_status(record["wms"], "wms", WMS_COUNTS)
+    if "batch" in record:
+        _check_status(record["batch"], "batch", BATCH_COUNTS)
+    if "decision" in record:
+        _check_decision(record["decision"])
+    if "submission" in record:
+        _check_submission(record["submission"])
+
+
+# --- JSON Lines ------------------------------------------------------------------------
+def read_records(stream: IO[str], source: str = "<stdin>", require: Iterable[str] = ()) -> Iterator[tuple[int, Record]]:
+    """(line number, record) for each non-blank line; RecordError on the first bad one."""
+    needed = tuple(require)
+    loads = json.loads
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            record = loads(line)
+        except json.JSONDecodeError as exc:
+            raise RecordError(f"malformed JSON: {exc.msg} at column {exc.colno}", source=source, line=number) from None
+        try:
+            check(record, needed)
+        except ValueError as exc:
+            field, _, message = str(exc).partition("\x00")
+            raise RecordError(message, source=source, line=number, field=field) from None
+        yield number, record
+
+
+def dumps(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+def write_record(stream: IO[str], record: Mapping[str, Any]) -> None:
+    stream.write(dumps(record))
+    stream.write("\n")

@@ -1,0 +1,1 @@
+"""apfctl's decision rules: APF's scheduler plugins and new ones, one pure rule each."""
