@@ -32,14 +32,20 @@ def _to_int(raw: str) -> int:
         return int(text)
     except ValueError:
         pass
-    number = float(text)  # accept "10.0", refuse "10.5"
+    try:
+        number = float(text)  # accept "10.0", refuse "10.5"
+    except ValueError:
+        raise ValueError("not an integer") from None
     if not math.isfinite(number) or number != int(number):
         raise ValueError("not an integer")
     return int(number)
 
 
 def _to_float(raw: str) -> float:
-    number = float(raw.strip())
+    try:
+        number = float(raw.strip())
+    except ValueError:
+        raise ValueError("not a number") from None
     if not math.isfinite(number):
         raise ValueError("not a finite number")
     return number
@@ -67,6 +73,8 @@ def _to_list(raw: str) -> list[str]:
 
 CONVERTERS: dict[str, Callable[[str], Any]] = {
     "str": _to_str,
+    "path": _to_str,     # resolved against the folder of the file that set it (Section.typed)
+    "command": _to_str,  # like path, but a bare name is left for a PATH lookup
     "int": _to_int,
     "float": _to_float,
     "ratio": _to_ratio,
@@ -76,6 +84,8 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 TYPE_WORDS = {
     "str": "a string",
+    "path": "a file or folder path",
+    "command": "a command or a path to one",
     "int": "an integer",
     "float": "a number",
     "ratio": "a ratio between 0 and 1",

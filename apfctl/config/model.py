@@ -9,6 +9,7 @@ section, as ConfigParser does; ``%%`` is a literal ``%``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,18 @@ class Section:
             raise self.error(key, f"{exc}; expected {spec.expects()}", text) from None
         if value is None and spec.required:
             raise self.error(key, f"required key is None ({spec.expects()})", text)
+        if spec.type in ("path", "command") and isinstance(value, str):
+            value = self._resolve_path(key, value, bare_is_command=spec.type == "command")
         return value
+
+    def _resolve_path(self, key: str, value: str, *, bare_is_command: bool) -> str:
+        """``~`` expanded; a relative path taken from the folder of the file that set it."""
+        path = Path(value).expanduser()
+        if path.is_absolute() or (bare_is_command and "/" not in value):
+            return str(path)
+        origin = self.origin(key)
+        base = Path(origin.file).parent if origin and Path(origin.file).is_file() else Path.cwd()
+        return str(base / path)
 
     # -- APF-style typed getters --------------------------------------------------------
     def getstr(self, key: str, default: str | None = None) -> str | None:

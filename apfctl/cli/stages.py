@@ -1,0 +1,192 @@
+"""The stage commands: status, decide, submit and cycle."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from apfctl.cli.common import config_options, emit, format_option, input_streams, load_config, validate
+from apfctl.errors import ApfctlError, RecordError
+
+
+def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
+    if queues and all_queues:
+        raise click.UsageError("give --queue or --all, not both")
+    if all_queues:
+        return loaded.enabled_queues()
+    if not queues:
+        raise click.UsageError("give --queue Q (repeatable) or --all")
+    return list(dict.fromkeys(queues))
+
+
+def _status_failed(record: dict[str, Any]) -> bool:
+    return any(not (record.get(name) or {}).get("ok", True) for name in ("wms", "batch"))
+
+
+queue_option = click.option("--queue", "-q", "queues", multiple=True, metavar="Q",
+                            help="A queue (section) to work on; repeatable.")
+all_option = click.option("--all", "all_queues", is_flag=True, help="Every enabled queue.")
+
+
+@click.command()
+@queue_option
+@all_option
+@format_option
+@config_options
+def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str | None, state_dir: str | None,
+           debug: bool, verbose: int) -> int:
+    """Read WMS and batch status; write one record per queue.
+
+    One query per status endpoint serves every queue that shares it.
+
+    \b
+    Example:
+      apfctl status --queue BNL_ATLAS_1 | jq .batch
+      apfctl status --all > status.jsonl
+    """
+    from apfctl.stages.status import collect
+
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    selected = _queue_selection(loaded, queues, all_queues)
+    report = validate(loaded, selected, strict=not all_queues)
+    good = [q for q in selected if q not in report.bad_queues]
+    records = collect(loaded, good)
+    emit(records, fmt)
+    return 1 if report.bad_queues or any(_status_failed(r) for r in records) else 0
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--explain", is_flag=True, help="Show each queue's chain as a readable table instead of JSON.")
+@format_option
+@config_options
+def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | None, state_dir: str | None,
+           debug: bool, verbose: int) -> int:
+    """Run each queue's decision chain on status records (stdin or FILES).
+
+    Adds `decision`: the number of pilots (negative: retire), APF's message and a trace.
+    A record whose wms or batch status is missing or failed gets 0 pilots.
+    The queue's config is looked up by the record's queue name in --config, so recorded
+    status can be decided again under another configuration.
+
+    \b
+    Example:
+      apfctl status -q BNL_ATLAS_1 | apfctl decide | jq .decision.msg
+      apfctl history -q BNL_ATLAS_1 --since 2h | apfctl decide --config candidate.conf --explain
+    """
+    from apfctl.config.validate import Report, check_queue
+    from apfctl.record import dumps, read_records
+    from apfctl.stages.decide import Decider, failed
+
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    validate(loaded, queues=[])
+    decider = Decider(loaded)
+    checked: set[str] = set()
+    as_json = not explain and (fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()))
+    out = sys.stdout
+    kept: list[dict[str, Any]] = []
+    broken = False
+    for stream, source in input_streams(files):
+        for number, record in read_records(stream, source):
+            name = record["queue"]
+            if name not in checked:
+                if name not in loaded.queues:
+                    raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
+                                      source=source, line=number, field="queue")
+                report = Report()
+                check_queue(loaded.queues[name], loaded, report)
+                if report.errors:
+                    raise report.errors[0]
+                checked.add(name)
+            decider.decide(record)
+            broken = broken or failed(record)
+            if as_json:
+                out.write(dumps(record))
+                out.write("\n")
+            else:
+                kept.append(record)
+    if explain:
+        from apfctl.explain import render_explain
+
+        click.echo(render_explain(kept))
+    elif not as_json:
+        emit(kept, "table")
+    return 1 if broken else 0
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Show what would be submitted (the batch description); change nothing.")
+@format_option
+@config_options
+def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | None, state_dir: str | None,
+           debug: bool, verbose: int) -> int:
+    """Submit (or retire) the pilots each decided record asks for (stdin or FILES).
+
+    Every input line is read and checked before anything is submitted. Submitting the
+    same record again submits nothing: each pilot carries the record's cycle id, and the
+    ledger remembers the cycle. A queue that another apfctl is working on is skipped.
+
+    \b
+    Example:
+      apfctl status -q BNL_ATLAS_1 | apfctl decide | apfctl submit
+      apfctl decide status.jsonl | apfctl submit --dry-run --format table
+    """
+    from apfctl.ledger import Ledger
+    from apfctl.record import read_records
+    from apfctl.stages.publish import publish
+    from apfctl.stages.submit import Submitter, failed
+
+    records: list[dict[str, Any]] = []
+    for stream, source in input_streams(files):
+        records.extend(record for _, record in read_records(stream, source, require=("decision",)))
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    unknown = sorted({r["queue"] for r in records} - set(loaded.queues))
+    if unknown:
+        raise ApfctlError(f"queue {unknown[0]!r} is not in the configuration ({loaded.source}); nothing submitted")
+    validate(loaded, sorted({r["queue"] for r in records}))
+    if dry_run:
+        submitter = Submitter(loaded, None, dry_run=True)
+        results = [submitter.submit(record) for record in records]
+    else:
+        with Ledger(loaded.context.state_dir) as ledger:
+            submitter = Submitter(loaded, ledger)
+            results = [submitter.submit(record) for record in records]
+            ledger.store(results)
+        publish(loaded, results)
+    emit(results, fmt)
+    return 1 if any(failed(r) for r in results) else 0
+
+
+@click.command()
+@queue_option
+@all_option
+@click.option("--dry-run", is_flag=True, help="Query status and decide, but submit nothing (show what would be).")
+@format_option
+@config_options
+def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, config_path: str | None,
+          state_dir: str | None, debug: bool, verbose: int) -> int:
+    """status, decide and submit in one process: what cron runs.
+
+    Queues that another apfctl is cycling are skipped and said so. With --all, a queue
+    whose configuration is broken is skipped with an error and the others carry on.
+    Records are stored in the ledger and published to the queues' monitors.
+
+    \b
+    Example (crontab, every 6 minutes):
+      */6 * * * *  apfctl cycle --all --config /etc/apfctl/apfctl.conf >>/var/log/apfctl/cycle.jsonl
+    """
+    from apfctl.stages.cycle import run_cycle
+    from apfctl.stages.decide import failed as decision_failed
+    from apfctl.stages.submit import failed as submission_failed
+
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    selected = _queue_selection(loaded, queues, all_queues)
+    report = validate(loaded, selected, strict=not all_queues)
+    result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
+    emit(result.records, fmt)
+    bad = report.bad_queues or any(_status_failed(r) or decision_failed(r) or submission_failed(r)
+                                   for r in result.records)
+    return 1 if bad else 0

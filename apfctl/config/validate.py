@@ -1,0 +1,122 @@
+"""Validation of a loaded configuration, before anything is queried or submitted.
+
+Errors: a wrong type, an unknown or refused plugin name, a missing required key, a broken
+interpolation, or a plugin's own check failing. Warnings: unknown keys, with the closest
+known key. Every message names the file, section, key and value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from apfctl import plugins
+from apfctl.config.generic import FACTORY_KEYS, QUEUE_KEYS, is_legacy_factory_key, is_legacy_queue_key
+from apfctl.config.keys import Key, expand_keys, match_key
+from apfctl.config.loader import Loaded
+from apfctl.config.model import QueueConfig, Section
+from apfctl.errors import ConfigError, PluginError
+
+PLUGIN_KEYS = (("wmsstatus", "wmsstatusplugin"), ("batchstatus", "batchstatusplugin"),
+               ("batchsubmit", "batchsubmitplugin"))
+
+
+@dataclass
+class Report:
+    errors: list[ConfigError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bad_queues: set[str] = field(default_factory=set)
+
+
+def queue_plugins(queue: QueueConfig) -> list[tuple[str, str, str]]:
+    """(kind, configured name, key) of every plugin a queue names, rules in chain order."""
+    named: list[tuple[str, str, str]] = []
+    for kind, key in PLUGIN_KEYS:
+        name = queue.getstr(key)
+        if name:
+            named.append((kind, name, key))
+    named.extend(("sched", name, "schedplugin") for name in queue.getlist("schedplugin"))
+    return named
+
+
+def _check_values(section: Section, declared: dict[str, Key], report: Report) -> None:
+    for key, spec in declared.items():
+        if key.endswith("*"):
+            for present in [k for k in section.keys() if k.startswith(key[:-1])]:
+                _typed(section, present, spec, report)
+        else:
+            _typed(section, key, spec, report)
+
+
+def _typed(section: Section, key: str, spec: Key, report: Report) -> None:
+    try:
+        section.typed(key, spec)
+    except ConfigError as exc:
+        report.errors.append(exc)
+        report.bad_queues.add(section.name)
+
+
+def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Report) -> None:
+    exact = [name for name in declared if not name.endswith("*")]
+    for key in section.keys():
+        if match_key(declared, key) is not None or legacy(key):
+            continue
+        close = difflib.get_close_matches(key, exact, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        origin = section.origin(key)
+        where = f"{origin}: " if origin else ""
+        report.warnings.append(f"{where}[{section.name}] unknown key {key!r}{hint}")
+
+
+def _interpolation(section: Section, report: Report) -> None:
+    for key in section.keys():
+        try:
+            section.get(key)
+        except ConfigError as exc:
+            report.errors.append(exc)
+            report.bad_queues.add(section.name)
+
+
+def check_queue(queue: QueueConfig, loaded: Loaded, report: Report) -> dict[str, Key]:
+    """Check one queue; return the factory keys its plugins declare."""
+    _interpolation(queue, report)
+    declared = dict(QUEUE_KEYS)
+    factory_keys: dict[str, Key] = {}
+    for key in ("batchstatusplugin", "batchsubmitplugin", "schedplugin"):
+        if queue.getstr(key) is None:
+            report.errors.append(queue.error(key, "required key is missing"))
+            report.bad_queues.add(queue.name)
+    for kind, name, key in queue_plugins(queue):
+        try:
+            plugin = plugins.find(kind, name)
+        except PluginError as exc:
+            report.errors.append(queue.error(key, str(exc), name))
+            report.bad_queues.add(queue.name)
+            continue
+        declared.update(expand_keys(plugin.KEYS, name))
+        factory_keys.update(plugin.FACTORY_KEYS)
+        for problem in plugin.check(name, queue, loaded.context):
+            bad_key, _, message = problem.partition(": ")
+            located = bad_key if bad_key in queue else None
+            report.errors.append(queue.error(located, message if located else problem,
+                                             queue.get(located) if located else None))
+            report.bad_queues.add(queue.name)
+    _check_values(queue, declared, report)
+    _unknown_keys(queue, declared, is_legacy_queue_key, report)
+    return factory_keys
+
+
+def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
+    """Validate the factory section and the given queues (default: every enabled queue)."""
+    report = Report(warnings=list(loaded.warnings))
+    names = list(queue_names) if queue_names is not None else loaded.enabled_queues()
+    factory_declared = dict(FACTORY_KEYS)
+    for name in loaded.factory.getlist("config.queues.plugin") or ["File"]:
+        factory_declared.update(plugins.find("config", name).FACTORY_KEYS)
+    for name in names:
+        factory_declared.update(check_queue(loaded.queue(name), loaded, report))
+    _interpolation(loaded.factory, report)
+    _check_values(loaded.factory, factory_declared, report)
+    _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report)
+    return report

@@ -1,0 +1,202 @@
+"""The ledger: every cycle's records in SQLite (WAL), what was seen, decided and submitted.
+
+The batch system stays the authority on pilot counts; the ledger is for the monitor's last
+message, replay, history and idempotency (a queue and cycle id are claimed before any
+submission, so a repeated submit of the same record finds the claim and does nothing).
+A corrupt or locked database is reported as such and never recreated: no data is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from apfctl.errors import LedgerError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    time REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_queue_time ON records (queue, time);
+CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE TABLE IF NOT EXISTS submissions (
+    queue TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    state TEXT NOT NULL,
+    ids TEXT NOT NULL DEFAULT '[]',
+    time REAL NOT NULL,
+    PRIMARY KEY (queue, cycle)
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    queue TEXT,
+    detail TEXT NOT NULL
+);
+"""
+
+
+def _stage(record: Mapping[str, Any]) -> str:
+    for stage in ("submission", "decision", "batch", "wms"):
+        if stage in record:
+            return "status" if stage in ("batch", "wms") else stage
+    return "none"
+
+
+def _epoch(when: _dt.datetime | float | None) -> float | None:
+    if when is None or isinstance(when, (int, float)):
+        return when
+    return when.timestamp()
+
+
+class Ledger:
+    """One factory's ledger database under the state folder."""
+
+    FILENAME = "ledger.sqlite"
+
+    def __init__(self, state_dir: Path, *, create: bool = True) -> None:
+        self.path = Path(state_dir) / self.FILENAME
+        self.empty = not self.path.exists()
+        if self.empty and not create:
+            self._db: sqlite3.Connection | None = None
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise LedgerError(self._explain(exc)) from None
+
+    def _explain(self, exc: Exception) -> str:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return f"ledger {self.path} is locked by another process ({text}); try again"
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return (f"ledger {self.path} is corrupt ({text}); it was left untouched: move it aside to start "
+                    "a new one, or repair it with sqlite3 '.recover'")
+        return f"ledger {self.path}: {text}"
+
+    def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} does not exist yet")
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- records ---------------------------------------------------------------------
+    def store(self, records: Iterable[Mapping[str, Any]]) -> None:
+        now = time.time()
+        rows = [(r["queue"], r["cycle"], _stage(r), now, json.dumps(r, separators=(",", ":"))) for r in records]
+        if not rows:
+            return
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} does not exist yet")
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT INTO records (queue, cycle, stage, time, body) VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None
+
+    def records(self, queue: str | Iterable[str] | None = None, since: _dt.datetime | float | None = None,
+                until: _dt.datetime | float | None = None) -> Iterator[dict[str, Any]]:
+        """Stored records, oldest first, filtered by queue name(s) and time."""
+        if self._db is None:
+            return
+        where, params = [], []
+        if isinstance(queue, str):
+            where.append("queue = ?")
+            params.append(queue)
+        elif queue is not None:
+            names = list(queue)
+            where.append(f"queue IN ({','.join('?' * len(names))})")
+            params.extend(names)
+        if since is not None:
+            where.append("time >= ?")
+            params.append(_epoch(since))
+        if until is not None:
+            where.append("time <= ?")
+            params.append(_epoch(until))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        for (body,) in self._run(f"SELECT body FROM records {clause} ORDER BY time, id", params):
+            yield json.loads(body)
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The most recent record of every queue."""
+        if self._db is None:
+            return {}
+        rows = self._run("SELECT r.body FROM records r JOIN (SELECT queue, MAX(id) AS id FROM records "
+                         "GROUP BY queue) last ON r.id = last.id")
+        result = {}
+        for (body,) in rows:
+            record = json.loads(body)
+            result[record["queue"]] = record
+        return result
+
+    def prune(self, keep_days: float) -> int:
+        """Drop records older than ``keep_days``; returns how many went."""
+        cutoff = time.time() - keep_days * 86400
+        deleted = self._run("DELETE FROM records WHERE time < ?", (cutoff,)).rowcount
+        self._run("DELETE FROM submissions WHERE time < ?", (cutoff,))
+        self._run("DELETE FROM actions WHERE time < ?", (cutoff,))
+        return deleted
+
+    # -- idempotent submission ---------------------------------------------------------
+    def claim_submission(self, queue: str, cycle: str) -> dict[str, Any] | None:
+        """Claim (queue, cycle) for submission; the earlier claim if there is one."""
+        inserted = self._run("INSERT OR IGNORE INTO submissions (queue, cycle, state, time) "
+                             "VALUES (?, ?, 'submitting', ?)", (queue, cycle, time.time())).rowcount
+        if inserted:
+            return None
+        state, ids = self._run("SELECT state, ids FROM submissions WHERE queue = ? AND cycle = ?",
+                               (queue, cycle)).fetchone()
+        return {"state": state, "ids": json.loads(ids)}
+
+    def finish_submission(self, queue: str, cycle: str, ids: list[str], state: str = "submitted") -> None:
+        self._run("UPDATE submissions SET state = ?, ids = ?, time = ? WHERE queue = ? AND cycle = ?",
+                  (state, json.dumps(ids), time.time(), queue, cycle))
+
+    # -- actions (clean-up, renewals) -----------------------------------------------------
+    def log_action(self, kind: str, queue: str | None, detail: Mapping[str, Any]) -> None:
+        self._run("INSERT INTO actions (time, kind, queue, detail) VALUES (?, ?, ?, ?)",
+                  (time.time(), kind, queue, json.dumps(detail, separators=(",", ":"))))
+
+    def actions(self, kind: str | None = None, since: _dt.datetime | float | None = None) -> list[dict[str, Any]]:
+        if self._db is None:
+            return []
+        where, params = [], []
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if since is not None:
+            where.append("time >= ?")
+            params.append(_epoch(since))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._run(f"SELECT time, kind, queue, detail FROM actions {clause} ORDER BY id", params)
+        return [{"time": t, "kind": k, "queue": q, "detail": json.loads(d)} for t, k, q, d in rows]

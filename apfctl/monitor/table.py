@@ -1,0 +1,142 @@
+"""The terminal table (rich), fitted to the console width.
+
+Cells never wrap: when the terminal is too narrow for every column at its minimum width,
+the least important columns are left out (activity first, the queue name never), and the
+remaining text is cut with an ellipsis. ``wide`` lets the last msg wrap in its own column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from apfctl.monitor import cells
+from apfctl.monitor.view import ACTIVITY_BUCKETS, Row, View
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
+
+_GAP = 3   # between two columns: padding, the (blank) box edge, padding
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    priority: int           # the lowest is left out first when the terminal is narrow
+    min_width: int
+    numeric: bool = False
+
+
+COLUMNS = (
+    Column("queue", "queue", 100, 8),
+    Column("pending", "created", 90, 7, True),
+    Column("held", "held", 40, 4, True),
+    Column("running", "running", 88, 7, True),
+    Column("exiting", "exiting", 45, 7, True),
+    Column("done_1h", "done 1h", 70, 7, True),
+    Column("fault_1h", "fault 1h", 72, 8, True),
+    Column("submitted", "sub", 80, 3, True),
+    Column("activity", "activity 2h", 30, ACTIVITY_BUCKETS),
+    Column("age", "age", 95, 5),
+    Column("msg", "last msg", 60, 12),
+)
+
+
+def _text(row: Row, key: str) -> str:
+    if key == "activity":
+        return cells.sparkline(row.activity)
+    if key == "age":
+        return cells.age_text(row.age)
+    if key == "msg":
+        return cells.message(row)
+    if key == "queue":
+        return row.queue
+    return cells.count_text(getattr(row, key))
+
+
+def _style(row: Row, key: str) -> str:
+    if key == "activity":
+        return "cyan"
+    if key == "age":
+        return {"failing": "bold red", "stale": "bold yellow", "never": "dim"}.get(row.health, "green")
+    if key == "msg":
+        return "red" if row.errors else ""
+    if key == "queue":
+        return "bold red" if row.health == "failing" else ""
+    return "yellow" if key == "held" and row.held else ""
+
+
+def layout(rows: list[Row], width: int) -> list[tuple[Column, int]]:
+    """Each shown column with its width, so that the table is at most ``width`` wide.
+
+    Every column but the queue name and the last msg gets its natural width; when even
+    their minimum widths do not fit, the least important columns are left out. What is
+    left goes to the queue name first, then to the last msg.
+    """
+    natural = {c.key: max([len(c.header), c.min_width, *(len(_text(row, c.key)) for row in rows)])
+               for c in COLUMNS}
+    flexible = {"queue", "msg"}
+
+    def needed(columns: list[Column]) -> int:
+        return (sum(c.min_width if c.key in flexible else natural[c.key] for c in columns)
+                + _GAP * (len(columns) - 1))
+
+    chosen = list(COLUMNS)
+    while len(chosen) > 1 and needed(chosen) > width:
+        chosen.remove(min(chosen, key=lambda c: c.priority))
+    keys = {c.key for c in chosen}
+    spare = max(0, width - needed(chosen))
+    widths = {c.key: natural[c.key] for c in chosen if c.key not in flexible}
+    widths["queue"] = min(natural["queue"], COLUMNS[0].min_width + spare)
+    spare -= widths["queue"] - COLUMNS[0].min_width
+    if "msg" in keys:
+        widths["msg"] = min(natural["msg"], COLUMNS[-1].min_width + spare)
+    if len(chosen) == 1:   # narrower than the queue name's minimum: cut the name itself
+        widths["queue"] = max(1, min(widths["queue"], width))
+    return [(c, widths[c.key]) for c in chosen]
+
+
+def _summary(view: View, shown: int) -> str:
+    failing = sum(row.health == "failing" for row in view.rows)
+    stale = sum(row.health == "stale" for row in view.rows)
+    parts = [f"factory {view.factory}", f"{shown} queue{'s' if shown != 1 else ''}"]
+    if failing:
+        parts.append(f"{failing} failing")
+    if stale:
+        parts.append(f"{stale} stale")
+    parts.append("live batch status" if view.source == "live" else "from the ledger")
+    parts.append(view.now.strftime("%H:%M:%S UTC"))
+    return " · ".join(parts)
+
+
+def render(view: View, width: int, *, wide: bool = False, footer: str | None = None) -> RenderableType:
+    """The whole screen: a one-line summary, the table, and a note when nothing ran yet."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold",
+                  expand=False)
+    shown = layout(view.rows, width)
+    for column, column_width in shown:
+        wrap = wide and column.key == "msg"
+        table.add_column(column.header, justify="right" if column.numeric else "left", width=column_width,
+                         no_wrap=not wrap, overflow="fold" if wrap else "ellipsis")
+    for row in view.rows:
+        dim = not (row.configured and row.enabled)
+        table.add_row(*(Text(_text(row, column.key), style=_style(row, column.key)) for column, _ in shown),
+                      style="dim" if dim else None)
+
+    heading = Text(_summary(view, len(view.rows)), style="bold", no_wrap=True, overflow="ellipsis")
+    parts: list[RenderableType] = [heading, table]
+    if not view.rows:
+        parts.append(Text("no enabled queues", style="dim", no_wrap=True, overflow="ellipsis"))
+    elif not view.has_cycles:
+        parts.append(Text("no cycles yet: run apfctl cycle --all", style="dim", no_wrap=True,
+                          overflow="ellipsis"))
+    if footer:
+        parts.append(Text(footer, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*parts)

@@ -1,0 +1,260 @@
+"""The monitor's view model: one row per queue, computed from configuration and records.
+
+Pure functions of their inputs (no I/O, ``now`` is a parameter), so that every renderer
+and every test sees the same numbers. A row's health says how the operator should read it:
+
+* ``failing``: the last cycle could not read the WMS or the batch system, or submission failed;
+* ``stale``: the last cycle is older than two cycle intervals (``apfqueue.sleep``, APF's
+  default 360 s);
+* ``never``: the queue is configured but no cycle was recorded yet;
+* ``ok``: otherwise.
+
+Queues that have records but are no longer configured (or no longer enabled) are kept,
+marked ``configured=False``/``enabled=False``, so renderers can dim them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+DEFAULT_INTERVAL = 360.0
+STALE_INTERVALS = 2
+ACTIVITY_WINDOW = 7200.0        # seconds of submission activity in the sparkline (apfmon: 2 h)
+ACTIVITY_BUCKET = 300.0         # seconds per sparkline bucket (apfmon: 5 min)
+ACTIVITY_BUCKETS = int(ACTIVITY_WINDOW // ACTIVITY_BUCKET)
+
+Health = Literal["ok", "stale", "failing", "never"]
+COUNT_FIELDS = ("pending", "held", "running", "exiting", "done_1h", "fault_1h")
+SORT_KEYS = ("queue", "age", "health", "pending", "held", "running", "exiting", "done", "fault", "submitted")
+_HEALTH_ORDER = {"failing": 0, "stale": 1, "never": 2, "ok": 3}
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """What the view needs from a queue's configuration."""
+
+    name: str
+    interval: float = DEFAULT_INTERVAL   # apfqueue.sleep
+    enabled: bool = True
+
+
+@dataclass
+class Row:
+    queue: str
+    configured: bool
+    enabled: bool
+    interval: float
+    cycle: str | None = None
+    time: _dt.datetime | None = None         # when the last cycle ran
+    age: float | None = None                 # seconds since then
+    pending: int | None = None               # apfmon's "created"
+    held: int | None = None
+    running: int | None = None
+    exiting: int | None = None
+    done_1h: int | None = None
+    fault_1h: int | None = None
+    decided: int | None = None               # decision.pilots (negative: retire)
+    submitted: int | None = None             # pilots submitted by the last cycle
+    retired: int | None = None
+    msg: str = ""                            # the decision message (APF's last msg)
+    errors: dict[str, str] = field(default_factory=dict)   # source (wms/batch/submission) -> error
+    activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
+    health: Health = "never"
+
+    @property
+    def stale(self) -> bool:
+        return self.age is not None and self.age > STALE_INTERVALS * self.interval
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 strings."""
+        return {
+            "queue": self.queue, "configured": self.configured, "enabled": self.enabled,
+            "health": self.health, "interval": self.interval, "cycle": self.cycle,
+            "time": self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None,
+            "age": None if self.age is None else round(self.age, 1), "stale": self.stale,
+            **{name: getattr(self, name) for name in COUNT_FIELDS},
+            "decided": self.decided, "submitted": self.submitted, "retired": self.retired,
+            "msg": self.msg, "errors": dict(self.errors),
+            "activity": {"window": ACTIVITY_WINDOW, "bucket": ACTIVITY_BUCKET, "submitted": list(self.activity)},
+        }
+
+
+@dataclass
+class View:
+    rows: list[Row]
+    now: _dt.datetime
+    factory: str = "apfctl"
+    source: str = "ledger"                   # "ledger" or "live"
+
+    @property
+    def has_cycles(self) -> bool:
+        return any(row.cycle for row in self.rows)
+
+
+# --- reading records ------------------------------------------------------------------------
+def record_time(record: Mapping[str, Any]) -> _dt.datetime | None:
+    """When a record's cycle ran: the cycle id's timestamp, else its status sections' time."""
+    cycle = record.get("cycle")
+    if isinstance(cycle, str) and len(cycle) >= 16:
+        try:
+            return _dt.datetime.strptime(cycle[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
+        except ValueError:
+            pass
+    for name in ("batch", "wms"):
+        section = record.get(name)
+        text = section.get("time") if isinstance(section, Mapping) else None
+        if isinstance(text, str):
+            try:
+                return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+            except ValueError:
+                continue
+    return None
+
+
+def _count(section: Mapping[str, Any], key: str) -> int | None:
+    value = section.get(key)
+    return value if type(value) is int else None
+
+
+def record_errors(record: Mapping[str, Any]) -> dict[str, str]:
+    """Each source that failed in this record, with its error text."""
+    errors: dict[str, str] = {}
+    for name in ("wms", "batch"):
+        section = record.get(name)
+        if isinstance(section, Mapping) and section.get("ok") is False:
+            errors[name] = str(section.get("error") or "failed")
+    submission = record.get("submission")
+    if isinstance(submission, Mapping) and submission.get("error"):
+        errors["submission"] = str(submission["error"])
+    return errors
+
+
+def submitted(record: Mapping[str, Any]) -> int:
+    submission = record.get("submission")
+    if isinstance(submission, Mapping) and type(submission.get("submitted")) is int:
+        return submission["submitted"]
+    return 0
+
+
+def activity(history: Iterable[Mapping[str, Any]], now: _dt.datetime) -> dict[str, list[int]]:
+    """Pilots submitted per queue in ``ACTIVITY_BUCKETS`` buckets ending at ``now`` (oldest first)."""
+    buckets: dict[str, list[int]] = {}
+    for record in history:
+        count = submitted(record)
+        when = record_time(record)
+        if not count or when is None:
+            continue
+        ago = (now - when).total_seconds()
+        if not 0 <= ago < ACTIVITY_WINDOW:
+            continue
+        row = buckets.setdefault(record["queue"], [0] * ACTIVITY_BUCKETS)
+        row[ACTIVITY_BUCKETS - 1 - int(ago // ACTIVITY_BUCKET)] += count
+    return buckets
+
+
+# --- building rows --------------------------------------------------------------------------
+def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
+    row.cycle = record.get("cycle")
+    row.time = record_time(record)
+    row.age = max(0.0, (now - row.time).total_seconds()) if row.time else None
+    batch = record.get("batch")
+    if isinstance(batch, Mapping) and batch.get("ok"):
+        for name in COUNT_FIELDS:
+            setattr(row, name, _count(batch, name))
+    decision = record.get("decision")
+    if isinstance(decision, Mapping):
+        row.decided = _count(decision, "pilots") if type(decision.get("pilots")) is int else None
+        row.msg = str(decision.get("msg") or "")
+    submission = record.get("submission")
+    if isinstance(submission, Mapping):
+        row.submitted = _count(submission, "submitted")
+        row.retired = _count(submission, "retired")
+    row.errors = record_errors(record)
+
+
+def _health(row: Row) -> Health:
+    if row.cycle is None:
+        return "never"
+    if row.errors:
+        return "failing"
+    if row.stale:
+        return "stale"
+    return "ok"
+
+
+def build_view(
+    queues: Sequence[QueueSpec],
+    latest: Mapping[str, Mapping[str, Any]],
+    history: Iterable[Mapping[str, Any]] = (),
+    now: _dt.datetime | None = None,
+    *,
+    factory: str = "apfctl",
+    source: str = "ledger",
+) -> View:
+    """Rows for every enabled queue in ``queues``, plus queues that only the records know.
+
+    A disabled queue is shown only when it has a record. ``latest`` maps a queue to its last record; ``history`` holds the records of the last
+    two hours (for the activity sparkline). A queue in ``latest`` that ``queues`` lacks is
+    shown as not configured.
+    """
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    spark = activity(history, now)
+    rows: dict[str, Row] = {}
+    for spec in queues:
+        if spec.enabled or spec.name in latest:
+            rows[spec.name] = Row(spec.name, configured=True, enabled=spec.enabled, interval=spec.interval)
+    for name in latest:
+        if name not in rows:
+            rows[name] = Row(name, configured=False, enabled=False, interval=DEFAULT_INTERVAL)
+    for name, row in rows.items():
+        record = latest.get(name)
+        if record is not None:
+            _fill(row, record, now)
+        if name in spark:
+            row.activity = spark[name]
+        row.health = _health(row)
+    return View(rows=list(rows.values()), now=now, factory=factory, source=source)
+
+
+# --- filtering and sorting ------------------------------------------------------------------
+def split_patterns(patterns: Iterable[str]) -> list[str]:
+    """``--queue A --queue 'B*,C'`` -> ``["A", "B*", "C"]``."""
+    return [part.strip() for pattern in patterns for part in pattern.split(",") if part.strip()]
+
+
+def matches(name: str, patterns: Sequence[str]) -> bool:
+    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def select(view: View, patterns: Sequence[str]) -> View:
+    """The view restricted to queues matching any of the glob patterns (all when none)."""
+    if not patterns:
+        return view
+    return View([row for row in view.rows if matches(row.queue, patterns)], view.now, view.factory, view.source)
+
+
+_SORT_ATTR = {"done": "done_1h", "fault": "fault_1h"}
+
+
+def sort_rows(rows: Iterable[Row], key: str = "queue", reverse: bool = False) -> list[Row]:
+    """Rows by ``key``: queue names A to Z, health worst first, every number largest first.
+
+    Rows without a value (no cycle yet) go last either way; ties are broken by queue name.
+    """
+    if key not in SORT_KEYS:
+        raise ValueError(f"unknown sort key {key!r} (one of {', '.join(SORT_KEYS)})")
+    rows = sorted(rows, key=lambda row: row.queue)
+    if key == "queue":
+        return rows[::-1] if reverse else rows
+    if key == "health":
+        return sorted(rows, key=lambda row: _HEALTH_ORDER[row.health], reverse=reverse)
+
+    attr = _SORT_ATTR.get(key, key)
+    present = [row for row in rows if getattr(row, attr) is not None]
+    missing = [row for row in rows if getattr(row, attr) is None]
+    present.sort(key=lambda row: getattr(row, attr), reverse=not reverse)
+    return present + missing

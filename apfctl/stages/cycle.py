@@ -1,0 +1,57 @@
+"""A whole factory cycle in one process: status, decide and submit for a set of queues.
+
+The queues are locked first (a queue another apfctl is cycling is skipped and said so),
+then one status query per endpoint serves them all, then each is decided and submitted.
+Every record is stored in the ledger and handed to the monitor plugins.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from apfctl.config.loader import Loaded
+from apfctl.ledger import Ledger
+from apfctl.locking import queue_lock
+from apfctl.record import Record
+from apfctl.stages.decide import Decider
+from apfctl.stages.publish import publish
+from apfctl.stages.status import collect
+from apfctl.stages.submit import Submitter
+
+log = logging.getLogger("apfctl.cycle")
+
+
+@dataclass
+class CycleResult:
+    records: list[Record] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)   # queues locked by another process
+
+
+def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cycle: str | None = None) -> CycleResult:
+    result = CycleResult()
+    state_dir = loaded.context.state_dir
+    with ExitStack() as stack:
+        mine = []
+        for name in queue_names:
+            if stack.enter_context(queue_lock(state_dir, name)):
+                mine.append(name)
+            else:
+                log.warning("queue %s: another apfctl is cycling it; skipped", name)
+                result.skipped.append(name)
+        if not mine:
+            return result
+        ledger = None if dry_run else stack.enter_context(Ledger(state_dir))
+        records = collect(loaded, mine, cycle)
+        decider = Decider(loaded)
+        submitter = Submitter(loaded, ledger, dry_run=dry_run)
+        for record in records:
+            submitter.submit(decider.decide(record), locked=True)
+        result.records = records
+        if ledger is not None:
+            ledger.store(records)
+            ledger.prune(loaded.factory.getfloat("ledger.retention", 30.0) or 30.0)
+    if not dry_run:
+        publish(loaded, records)
+    return result

@@ -1,0 +1,151 @@
+"""The status stage: WMS and batch status of many queues, one query per endpoint.
+
+Queues are grouped by (plugin, endpoint); each group gets one plugin instance and one
+``query`` call, and the groups run concurrently in a bounded thread pool. A failing query
+marks its queues ``ok: false`` with the error; the other groups carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from apfctl import plugins
+from apfctl.config.loader import Loaded
+from apfctl.config.model import QueueConfig
+from apfctl.interfaces import BatchCounts, FactoryContext
+from apfctl.record import WMS_COUNTS, Record, isotime, new_cycle_id, new_record
+
+log = logging.getLogger("apfctl.status")
+
+DONE_WINDOW = 3600.0  # done_1h and fault_1h
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if text else type(exc).__name__
+
+
+Group = tuple[Any, str, list[QueueConfig]]   # (plugin class, configured name, queues)
+
+
+def group_by_endpoint(queues: Iterable[QueueConfig], kind: str, key: str,
+                      context: FactoryContext) -> dict[tuple[str, Hashable], Group]:
+    """Queues that share a plugin and an endpoint, so one instance answers them all."""
+    groups: dict[tuple[str, Hashable], Group] = {}
+    for queue in queues:
+        name = queue.getstr(key)
+        if name is None:
+            continue
+        plugin_class = plugins.find(kind, name)
+        group_key = (plugins.canonical(kind, name), plugin_class.endpoint(queue, context))
+        groups.setdefault(group_key, (plugin_class, plugins.canonical(kind, name), []))[2].append(queue)
+    return groups
+
+
+def history_window(queue: QueueConfig) -> tuple[float, float] | None:
+    """The widest (interval, short limit) that any rule of the queue's chain asks for."""
+    windows = [w for name in queue.getlist("schedplugin")
+               if (w := plugins.find("sched", name).history_window(queue)) is not None]
+    return max(windows) if windows else None
+
+
+def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str) -> dict[str, Any]:
+    section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp, "queue": queue.wmsqueue}
+    if isinstance(value, BaseException):
+        section["error"] = describe_error(value)
+        return section
+    section["ok"] = True
+    for key in WMS_COUNTS:
+        section[key] = int(value.get(key) or 0)
+    section["status"] = value.get("status")
+    section["error"] = None
+    return section
+
+
+def _batch_section(plugin: str, queue: QueueConfig, value: BatchCounts | BaseException,
+                   stamp: str, now: float) -> dict[str, Any]:
+    section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp}
+    if isinstance(value, BaseException):
+        section["error"] = describe_error(value)
+        return section
+    recent_done = recent_fault = 0
+    for pilot in value.finished:
+        if pilot.end >= now - DONE_WINDOW:
+            recent_done += pilot.outcome == "done"
+            recent_fault += pilot.outcome == "fault"
+    section.update(ok=True, pending=value.pending, held=value.held, running=value.running,
+                   exiting=value.exiting, done_1h=recent_done, fault_1h=recent_fault, error=None)
+    window = history_window(queue)
+    if window is not None:
+        interval, maxtime = window
+        ran = [p for p in value.finished if p.end >= now - interval and p.outcome != "removed"]
+        section["recent"] = {"interval": interval, "maxtime": maxtime, "total": len(ran),
+                             "short": sum(1 for p in ran if p.walltime < maxtime)}
+    section.update(value.extra)
+    return section
+
+
+def _query_wms(loaded: Loaded, group: Group, endpoint: Hashable) -> dict[str, dict[str, Any]]:
+    plugin_class, name, queues = group
+    stamp = isotime()
+    try:
+        answers = plugin_class(endpoint, loaded.context).query(queues)
+    except Exception as exc:  # one endpoint failing must not stop the others
+        log.debug("wms status %s failed", name, exc_info=True)
+        return {q.name: _wms_section(name, q, exc, stamp) for q in queues}
+    missing = LookupError("the status plugin returned nothing for this queue")
+    return {q.name: _wms_section(name, q, answers.get(q.name, missing), stamp) for q in queues}
+
+
+def _query_batch(loaded: Loaded, group: Group, endpoint: Hashable) -> dict[str, dict[str, Any]]:
+    plugin_class, name, queues = group
+    now = time.time()
+    stamp = isotime()
+    windows = [w[0] for q in queues if (w := history_window(q)) is not None]
+    since = now - max([DONE_WINDOW, *windows])
+    try:
+        answers = plugin_class(endpoint, loaded.context).query(queues, since)
+    except Exception as exc:
+        log.debug("batch status %s failed", name, exc_info=True)
+        return {q.name: _batch_section(name, q, exc, stamp, now) for q in queues}
+    missing = LookupError("the status plugin returned nothing for this queue")
+    sections = {q.name: _batch_section(name, q, answers.get(q.name, missing), stamp, now) for q in queues}
+    total = sum(s["pending"] + s["running"] for s in sections.values() if s["ok"])
+    for section in sections.values():
+        if section["ok"]:
+            section["factory_total"] = total
+    return sections
+
+
+def _no_wms(queue: QueueConfig) -> dict[str, Any]:
+    """A queue with ``wmsstatusplugin = None`` (APF allowed it): no work is reported."""
+    section: dict[str, Any] = {"plugin": None, "ok": True, "time": isotime(), "queue": None}
+    section.update(dict.fromkeys(WMS_COUNTS, 0), status=None, error=None)
+    return section
+
+
+def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None) -> list[Record]:
+    """One record per queue, with its ``wms`` and ``batch`` sections."""
+    cycle = cycle or new_cycle_id()
+    queues = [loaded.queue(name) for name in queue_names]
+    records = {q.name: new_record(q.name, cycle) for q in queues}
+    tasks: list[tuple[str, Callable[[], dict[str, dict[str, Any]]]]] = []
+    for (_, endpoint), group in group_by_endpoint(queues, "wmsstatus", "wmsstatusplugin", loaded.context).items():
+        tasks.append(("wms", lambda g=group, e=endpoint: _query_wms(loaded, g, e)))
+    for (_, endpoint), group in group_by_endpoint(queues, "batchstatus", "batchstatusplugin",
+                                                  loaded.context).items():
+        tasks.append(("batch", lambda g=group, e=endpoint: _query_batch(loaded, g, e)))
+    threads = loaded.factory.getint("apfctl.threads", 8) or 8
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(tasks) or 1))) as pool:
+        futures = [(section, pool.submit(task)) for section, task in tasks]
+        for section, future in futures:
+            for queue_name, value in future.result().items():
+                records[queue_name][section] = value
+    for queue in queues:
+        if queue.getstr("wmsstatusplugin") is None:
+            records[queue.name]["wms"] = _no_wms(queue)
+    return [records[q.name] for q in queues]
