@@ -96,7 +96,13 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report) -> dict[str,
             continue
         declared.update(expand_keys(plugin.KEYS, name))
         factory_keys.update(plugin.FACTORY_KEYS)
-        for problem in plugin.check(name, queue, loaded.context):
+        try:
+            problems = plugin.check(name, queue, loaded.context)
+        except ConfigError as exc:
+            report.errors.append(exc)
+            report.bad_queues.add(queue.name)
+            continue
+        for problem in problems:
             bad_key, _, message = problem.partition(": ")
             located = bad_key if bad_key in queue else None
             report.errors.append(queue.error(located, message if located else problem,
