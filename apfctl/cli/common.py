@@ -112,7 +112,7 @@ def run_cli(group: click.Group) -> int:
     """Run the click group; expected errors become one line on stderr and an exit code."""
     debug = "--debug" in sys.argv or bool(os.environ.get("APFCTL_DEBUG"))
     try:
-        result = group.main(standalone_mode=False)
+        result = group.main(prog_name="apfctl", complete_var="_APFCTL_COMPLETE", standalone_mode=False)
     except ApfctlError as exc:
         if debug:
             raise
