@@ -143,7 +143,8 @@ def submitted(record: Mapping[str, Any]) -> int:
 def activity(history: Iterable[Mapping[str, Any]], now: _dt.datetime) -> dict[str, list[int]]:
     """Pilots submitted per queue in ``ACTIVITY_BUCKETS`` buckets ending at ``now`` (oldest first)."""
     buckets: dict[str, list[int]] = {}
-    for record in history:
+    last = {(record["queue"], record.get("cycle")): record for record in history}   # one per cycle
+    for record in last.values():
         count = submitted(record)
         when = record_time(record)
         if not count or when is None:

@@ -1,0 +1,118 @@
+"""``apfctl monitor``: every queue in a live table, or once as text, JSON or OpenMetrics."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from apfctl.cli.common import config_options, load_config
+from apfctl.errors import ApfctlError
+from apfctl.monitor.view import SORT_KEYS
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    Readers (node_exporter's textfile collector) see the old file or the new one, never half.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise ApfctlError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@click.command()
+@click.option("--queue", "-q", "queues", multiple=True, metavar="PATTERN",
+              help="Only queues matching this glob pattern (BNL_*); repeatable, or comma-separated.")
+@click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="queue", show_default=True,
+              help="Order of the rows: queue names A-Z, health worst first, numbers largest first.")
+@click.option("--reverse", is_flag=True, help="Reverse the order.")
+@click.option("--interval", type=click.FloatRange(min=0.5), default=10.0, show_default=True, metavar="SECONDS",
+              help="Seconds between refreshes of the live table.")
+@click.option("--live", is_flag=True,
+              help="Counts from the batch systems now (one query per backend) instead of the last cycle's.")
+@click.option("--once", is_flag=True, help="Print the table once and exit (implied when stdout is not a terminal).")
+@click.option("--wide", is_flag=True, help="Show the whole last msg instead of shortening it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table",
+              show_default=True, help="table for people, json for scripts, prometheus for OpenMetrics text.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Write to FILE atomically instead of stdout (e.g. node_exporter's textfile folder).")
+@config_options
+def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: float, live: bool, once: bool,
+            wide: bool, fmt: str, output: Path | None, config_path: str | None, state_dir: str | None,
+            debug: bool, verbose: int) -> int:
+    """Show every enabled queue: pilots by state, last cycle's submissions and message, health.
+
+    \b
+    Columns (apfmon's, plus held): created (pending), held, running, exiting,
+    done 1h, fault 1h, sub (pilots submitted by the last cycle), activity
+    (pilots submitted over two hours), age of the last cycle (yellow: stale,
+    over two cycle intervals; red: failing), last msg (the decision).
+    Queues no longer configured but still in the ledger are dimmed.
+
+    \b
+    Examples:
+      apfctl monitor                                 # live; q or Ctrl-C quits
+      apfctl monitor -q 'BNL_*' --sort fault --live
+      apfctl monitor --format prometheus -o /var/lib/node_exporter/apfctl.prom
+    """
+    from apfctl.monitor.source import snapshot, totals
+    from apfctl.monitor.view import sort_rows, split_patterns
+
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    patterns = split_patterns(queues)
+
+    def fetch():  # type: ignore[no-untyped-def]
+        view = snapshot(loaded, patterns, live=live)
+        view.rows = sort_rows(view.rows, sort_key, reverse)
+        return view
+
+    interactive = fmt == "table" and output is None and not once and sys.stdout.isatty()
+    if interactive:
+        from apfctl.monitor import live as screen
+        from apfctl.monitor.table import render
+
+        screen.run(fetch, lambda view, width, footer: render(view, width, wide=wide, footer=footer), interval)
+        return 0
+
+    view = fetch()
+    if patterns and not view.rows:
+        click.echo(f"apfctl: no queue matches {', '.join(patterns)}", err=True)
+    if fmt == "json":
+        from apfctl.monitor.machine import render_json
+
+        text = render_json(view)
+    elif fmt == "prometheus":
+        from apfctl.monitor.machine import render_prometheus
+
+        text = render_prometheus(view, totals(loaded.context.state_dir, view.now))
+    elif output is None and sys.stdout.isatty():
+        from rich.console import Console
+
+        from apfctl.monitor.table import render
+
+        console = Console()
+        console.print(render(view, console.width, wide=wide))
+        return 0
+    else:
+        from apfctl.monitor.plain import render as render_plain
+
+        text = render_plain(view, wide=wide)
+    if output is not None:
+        write_atomically(output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,125 @@
+"""Outputs for programs: a JSON document, and OpenMetrics text for Prometheus.
+
+The OpenMetrics text suits node_exporter's textfile collector (``--output FILE``, written
+atomically) as well as a scrape. Gauges describe each queue's last cycle; the counters come
+from :mod:`apfctl.monitor.totals` (pilots submitted, cycles and errors since ``_created``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from apfctl.monitor.totals import Totals
+from apfctl.monitor.view import Row, View
+
+JSON_VERSION = 1
+ERROR_SOURCES = ("wms", "batch", "submission")
+
+
+def render_json(view: View) -> str:
+    document = {
+        "apfctl_monitor": JSON_VERSION,
+        "factory": view.factory,
+        "time": view.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": view.source,
+        "has_cycles": view.has_cycles,
+        "queues": [row.as_dict() for row in view.rows],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- OpenMetrics ---------------------------------------------------------------------------
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items()) + "}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+class _Family:
+    """One metric family: its metadata lines, then its samples."""
+
+    def __init__(self, name: str, kind: str, help_text: str, unit: str | None = None) -> None:
+        self.name = name
+        self.lines = [f"# TYPE {name} {kind}", f"# HELP {name} {help_text}"]
+        if unit:
+            self.lines.append(f"# UNIT {name} {unit}")
+        self.samples = 0
+
+    def add(self, labels: Mapping[str, str], value: float | None, suffix: str = "") -> None:
+        if value is None:
+            return
+        self.lines.append(f"{self.name}{suffix}{_labels(labels)} {_number(value)}")
+        self.samples += 1
+
+
+def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
+    def family(name: str, help_text: str, unit: str | None = None) -> _Family:
+        return _Family(name, "gauge", help_text, unit)
+
+    pilots = family("apfctl_pilots", "Pilots of the queue by state at its last cycle (pending is apfmon's created).")
+    ended = family("apfctl_pilots_ended_1h", "Pilots of the queue that ended in the hour before its last cycle.")
+    decided = family("apfctl_decision_pilots", "Pilots the last decision asked for (negative: to retire).")
+    submitted = family("apfctl_cycle_submitted_pilots", "Pilots submitted by the queue's last cycle.")
+    retired = family("apfctl_cycle_retired_pilots", "Pilots retired by the queue's last cycle.")
+    stamp = family("apfctl_cycle_timestamp_seconds", "When the queue's last cycle ran (Unix time).", "seconds")
+    age = family("apfctl_cycle_age_seconds", "Age of the queue's last cycle when this was written.", "seconds")
+    interval = family("apfctl_cycle_interval_seconds", "The queue's cycle interval (apfqueue.sleep).", "seconds")
+    stale = family("apfctl_cycle_stale", "1 if the last cycle is older than two cycle intervals.")
+    error = family("apfctl_cycle_error", "1 if the last cycle could not read this source or submit.")
+    configured = family("apfctl_queue_configured", "1 if the queue is configured and enabled, 0 if only recorded.")
+    for row in view.rows:
+        labels = base[row.queue]
+        for state in ("pending", "held", "running", "exiting"):
+            pilots.add({**labels, "state": state}, getattr(row, state))
+        ended.add({**labels, "outcome": "done"}, row.done_1h)
+        ended.add({**labels, "outcome": "fault"}, row.fault_1h)
+        decided.add(labels, row.decided)
+        submitted.add(labels, row.submitted)
+        retired.add(labels, row.retired)
+        stamp.add(labels, row.time.timestamp() if row.time else None)
+        age.add(labels, round(row.age, 3) if row.age is not None else None)
+        interval.add(labels, row.interval)
+        stale.add(labels, int(row.stale) if row.cycle else None)
+        if row.cycle:
+            for source in ERROR_SOURCES:
+                error.add({**labels, "source": source}, int(source in row.errors))
+        configured.add(labels, int(row.configured and row.enabled))
+    yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured)
+
+
+def _counters(view: View, totals: Totals, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
+    submitted = _Family("apfctl_pilots_submitted", "counter", "Pilots submitted for the queue.")
+    retired = _Family("apfctl_pilots_retired", "counter", "Pilots retired for the queue.")
+    cycles = _Family("apfctl_cycles", "counter", "Cycles recorded for the queue.")
+    errors = _Family("apfctl_cycle_errors", "counter", "Cycles of the queue in which a source or submission failed.")
+    for row in view.rows:
+        labels = base[row.queue]
+        counts = totals.queues.get(row.queue)
+        if counts is None:
+            counts = {}
+        for fam, key in ((submitted, "submitted"), (retired, "retired"), (cycles, "cycles")):
+            fam.add(labels, counts.get(key, 0), "_total")
+            fam.add(labels, totals.created, "_created")
+        for source in ERROR_SOURCES:
+            errors.add({**labels, "source": source}, counts.get(f"errors_{source}", 0), "_total")
+            errors.add({**labels, "source": source}, totals.created, "_created")
+    yield from (submitted, retired, cycles, errors)
+
+
+def render_prometheus(view: View, totals: Totals | None = None) -> str:
+    """OpenMetrics text exposition of every row (families without samples are left out)."""
+    base = {row.queue: {"factory": view.factory, "queue": row.queue} for row in view.rows}
+    families: list[Any] = list(_gauges(view, base))
+    if totals is not None:
+        families.extend(_counters(view, totals, base))
+    lines = [line for fam in families if fam.samples for line in fam.lines]
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"

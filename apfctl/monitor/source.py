@@ -1,0 +1,73 @@
+"""Where the monitor's numbers come from: the ledger (default) or the batch systems (live).
+
+From the ledger, a view costs two indexed queries: each queue's last record, and the last
+two hours of records for the activity sparkline. Live, the status stage is run for the
+shown queues (one query per backend endpoint) and its batch counts replace the recorded
+ones; the last msg, submissions and cycle age still come from the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from apfctl.monitor.view import ACTIVITY_WINDOW, DEFAULT_INTERVAL, QueueSpec, View, build_view, matches
+
+if TYPE_CHECKING:
+    from apfctl.config.loader import Loaded
+    from apfctl.monitor.totals import Totals
+
+log = logging.getLogger("apfctl.monitor")
+
+
+def queue_specs(loaded: Loaded) -> list[QueueSpec]:
+    """Every configured queue with its cycle interval; ConfigError for a bad apfqueue.sleep."""
+    enabled = set(loaded.enabled_queues())
+    return [QueueSpec(name, float(queue.getint("apfqueue.sleep", int(DEFAULT_INTERVAL)) or DEFAULT_INTERVAL),
+                      name in enabled)
+            for name, queue in loaded.queues.items()]
+
+
+def _live_records(loaded: Loaded, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    from apfctl.stages.status import collect
+
+    return {record["queue"]: record for record in collect(loaded, list(names))}
+
+
+def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False,
+             now: _dt.datetime | None = None) -> View:
+    """The view of the queues matching ``patterns`` (every queue when none)."""
+    from apfctl.ledger import Ledger
+
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    specs = [spec for spec in queue_specs(loaded) if matches(spec.name, patterns)]
+    with Ledger(loaded.context.state_dir, create=False) as ledger:
+        latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns)}
+        since = now - _dt.timedelta(seconds=ACTIVITY_WINDOW + 600)
+        history = [record for record in ledger.records(since=since) if matches(record["queue"], patterns)]
+    if live:
+        fresh = _live_records(loaded, [spec.name for spec in specs if spec.enabled])
+        for name, record in fresh.items():
+            merged = dict(latest.get(name) or {"queue": name})
+            merged["batch"] = record.get("batch") or {"ok": False, "error": "no batch status"}
+            latest[name] = merged
+    return build_view(specs, latest, history, now, factory=loaded.context.factory_id,
+                      source="live" if live else "ledger")
+
+
+def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
+    """The Prometheus counters, brought up to date; None (no counters) if they cannot be kept."""
+    from apfctl.ledger import Ledger
+    from apfctl.monitor.totals import update
+
+    with Ledger(state_dir, create=False) as ledger:
+        if ledger.empty:
+            return None
+        try:
+            return update(state_dir / "monitor", lambda since: ledger.records(since=since), now.timestamp())
+        except OSError as exc:
+            log.warning("cannot keep the Prometheus counters in %s: %s", state_dir / "monitor", exc)
+            return None
