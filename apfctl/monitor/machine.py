@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from apfctl.monitor.totals import Totals
-from apfctl.monitor.view import Row, View
+from apfctl.monitor.view import View
 
 JSON_VERSION = 1
 ERROR_SOURCES = ("wms", "batch", "submission")

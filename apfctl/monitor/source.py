@@ -42,7 +42,7 @@ def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False
     """The view of the queues matching ``patterns`` (every queue when none)."""
     from apfctl.ledger import Ledger
 
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     specs = [spec for spec in queue_specs(loaded) if matches(spec.name, patterns)]
     with Ledger(loaded.context.state_dir, create=False) as ledger:
         latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns)}

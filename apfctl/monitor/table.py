@@ -15,7 +15,6 @@ from apfctl.monitor.view import ACTIVITY_BUCKETS, Row, View
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
-    from rich.text import Text
 
 _GAP = 3   # between two columns: padding, the (blank) box edge, padding
 

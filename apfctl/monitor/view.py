@@ -101,7 +101,7 @@ def record_time(record: Mapping[str, Any]) -> _dt.datetime | None:
     cycle = record.get("cycle")
     if isinstance(cycle, str) and len(cycle) >= 16:
         try:
-            return _dt.datetime.strptime(cycle[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.timezone.utc)
+            return _dt.datetime.strptime(cycle[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=_dt.UTC)
         except ValueError:
             pass
     for name in ("batch", "wms"):
@@ -109,7 +109,7 @@ def record_time(record: Mapping[str, Any]) -> _dt.datetime | None:
         text = section.get("time") if isinstance(section, Mapping) else None
         if isinstance(text, str):
             try:
-                return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+                return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.UTC)
             except ValueError:
                 continue
     return None
@@ -198,11 +198,11 @@ def build_view(
 ) -> View:
     """Rows for every enabled queue in ``queues``, plus queues that only the records know.
 
-    A disabled queue is shown only when it has a record. ``latest`` maps a queue to its last record; ``history`` holds the records of the last
-    two hours (for the activity sparkline). A queue in ``latest`` that ``queues`` lacks is
-    shown as not configured.
+    A disabled queue is shown only when it has a record. ``latest`` maps a queue to its
+    last record; ``history`` holds the records of the last two hours (for the activity
+    sparkline). A queue in ``latest`` that ``queues`` lacks is shown as not configured.
     """
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     spark = activity(history, now)
     rows: dict[str, Row] = {}
     for spec in queues:
