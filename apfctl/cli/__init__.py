@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "cycle": "apfctl.cli.stages:cycle",
     "history": "apfctl.cli.history:history",
     "config": "apfctl.cli.config_cmd:config",
+    "monitor": "apfctl.cli.monitor:monitor",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -29,6 +30,7 @@ SHORT_HELP: dict[str, str] = {
     "cycle": "status, decide and submit in one process (what cron runs).",
     "history": "Print stored records from the ledger as JSON Lines.",
     "config": "Check the configuration, or show a queue's effective values.",
+    "monitor": "Live table of every queue; or once, as JSON or Prometheus metrics.",
 }
 
 
