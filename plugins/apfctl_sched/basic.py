@@ -1,37 +1,29 @@
-"""Rules that set or bound the number of pilots from the WMS and the cycle alone."""
+"""Rules that set the number of pilots from the waiting work, or scale and bound it per cycle."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from apfctl.config.keys import Key
-from apfctl.interfaces import FactoryContext, SchedRule
+from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
+from apfctl.interfaces import FactoryContext
+from apfctl_sched.common import Rule, batch_usable, wms_usable
 
 
-def wms_usable(record: Mapping[str, Any]) -> bool:
-    wms = record.get("wms")
-    return bool(wms) and wms.get("ok") is True and wms.get("plugin") is not None
-
-
-def batch_usable(record: Mapping[str, Any]) -> bool:
-    batch = record.get("batch")
-    return bool(batch) and batch.get("ok") is True
-
-
-class Ready(SchedRule):
+class Ready(Rule):
     """APF's Ready: activated work minus an offset, minus the pilots already pending.
 
-    Ignores its input. ``max(0, (ready - offset) - pending)``.
+    ``max(0, (ready - offset) - pending)``; the input is ignored. Held pilots are not
+    pending here (APF counted them as pending, which silently stopped submission).
     """
 
-    KEYS = {"sched.ready.offset": Key("int", 0, doc="activated jobs to leave without a pilot")}
+    KEYS: ClassVar[KeyMap] = {"sched.ready.offset": Key("int", 0, doc="activated jobs to leave without a pilot")}
 
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
-        self.offset = queue.typed("sched.ready.offset", self.KEYS["sched.ready.offset"])
+        self.offset = self.setting("sched.ready.offset")
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
@@ -42,14 +34,66 @@ class Ready(SchedRule):
         return out, f"Ready:in={n},activated={activated},offset={self.offset},pending={pending},ret={out}"
 
 
-class Fixed(SchedRule):
-    """APF's Fixed: always ``sched.fixed.pilotspercycle`` pilots (0 when unset)."""
+class Fillactivated(Rule):
+    """APF's Fillactivated, which crashed in APF (NameError): what it evidently computed.
 
-    KEYS = {"sched.fixed.pilotspercycle": Key("int", None, doc="pilots to submit every cycle")}
+    ``max(0, activated - pending)``, the input ignored: Ready without an offset, with the
+    running pilots shown in the message. APF returned ``sched.fillactivated.default`` when
+    the status was unknown; apfctl never submits on unknown status, so it gives 0 then and
+    the key is accepted only so that APF files load without a warning.
+    """
+
+    KEYS: ClassVar[KeyMap] = {"sched.fillactivated.default": Key(
+        "int", 0, doc="APF: pilots when status is unknown; apfctl always gives 0 then (never blind)")}
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        if not (wms_usable(record) and batch_usable(record)):
+            return 0, f"Fillactivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+        activated = record["wms"]["ready"]
+        batch = record["batch"]
+        pending = batch["pending"]
+        out = max(0, activated - pending)
+        return out, (f"Fillactivated:in={n},activated={activated},pending={pending},"
+                     f"running={batch['running']},ret={out}")
+
+
+class WeightedActivated(Rule):
+    """APF's WeightedActivated, which crashed in APF: what it evidently computed.
+
+    ``max(0, int(activated * w_activated) - int(pending * w_pending))``, the input ignored;
+    unknown status gives 0.
+    """
+
+    KEYS: ClassVar[KeyMap] = {
+        "sched.weightedactivated.activated": Key("float", 1.0, minimum=0, doc="weight of activated jobs"),
+        "sched.weightedactivated.pending": Key("float", 1.0, minimum=0, doc="weight of pending pilots"),
+    }
 
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
-        self.pilots = queue.typed("sched.fixed.pilotspercycle", self.KEYS["sched.fixed.pilotspercycle"])
+        self.w_activated = self.setting("sched.weightedactivated.activated")
+        self.w_pending = self.setting("sched.weightedactivated.pending")
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        if not (wms_usable(record) and batch_usable(record)):
+            return 0, f"WeightedActivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+        activated = record["wms"]["ready"]
+        pending = record["batch"]["pending"]
+        weighted_activated = int(activated * self.w_activated)
+        weighted_pending = int(pending * self.w_pending)
+        out = max(0, weighted_activated - weighted_pending)
+        return out, (f"WeightedActivated:in={n},activated={activated},weightedactivated={weighted_activated},"
+                     f"pending={pending},weightedpending={weighted_pending},ret={out}")
+
+
+class Fixed(Rule):
+    """APF's Fixed: always ``sched.fixed.pilotspercycle`` pilots (0 when unset or 0)."""
+
+    KEYS: ClassVar[KeyMap] = {"sched.fixed.pilotspercycle": Key("int", None, doc="pilots to submit every cycle")}
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.pilots = self.setting("sched.fixed.pilotspercycle")
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not self.pilots:
@@ -57,14 +101,35 @@ class Fixed(SchedRule):
         return self.pilots, f"Fixed:in={n},ret={self.pilots}"
 
 
-class MaxPerCycle(SchedRule):
-    """APF's MaxPerCycle: ``min(n, maximum)`` when ``sched.maxpercycle.maximum`` is set."""
+class Null(Rule):
+    """APF's Null: always 0."""
 
-    KEYS = {"sched.maxpercycle.maximum": Key("int", None, doc="most pilots submitted in one cycle")}
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        return 0, f"Null:in={n},out=0"
+
+
+class Scale(Rule):
+    """APF's Scale: ``ceil(n * factor)`` (so -5 x 0.5 gives -2, as in APF)."""
+
+    KEYS: ClassVar[KeyMap] = {"sched.scale.factor": Key("float", 1.0, doc="multiplies the number of pilots")}
 
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
-        self.maximum = queue.typed("sched.maxpercycle.maximum", self.KEYS["sched.maxpercycle.maximum"])
+        self.factor = self.setting("sched.scale.factor")
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        out = math.ceil(n * self.factor)
+        return out, f"Scale:in={n},factor={self.factor},ret={out}"
+
+
+class MaxPerCycle(Rule):
+    """APF's MaxPerCycle: ``min(n, maximum)`` when ``sched.maxpercycle.maximum`` is set."""
+
+    KEYS: ClassVar[KeyMap] = {"sched.maxpercycle.maximum": Key("int", None, doc="most pilots submitted in one cycle")}
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.maximum = self.setting("sched.maxpercycle.maximum")
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
@@ -73,22 +138,17 @@ class MaxPerCycle(SchedRule):
         return out, f"MaxPerCycle:in={n},maxpercycle={self.maximum},ret={out}"
 
 
-class MinPerCycle(SchedRule):
+class MinPerCycle(Rule):
     """APF's MinPerCycle: ``max(n, minimum)`` when ``sched.minpercycle.minimum`` is set."""
 
-    KEYS = {"sched.minpercycle.minimum": Key("int", None, doc="fewest pilots submitted in one cycle")}
+    KEYS: ClassVar[KeyMap] = {"sched.minpercycle.minimum": Key("int", None, doc="fewest pilots submitted in one cycle")}
 
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
-        self.minimum = queue.typed("sched.minpercycle.minimum", self.KEYS["sched.minpercycle.minimum"])
+        self.minimum = self.setting("sched.minpercycle.minimum")
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
             return n, "MinPerCycle:comment=Not set"
         out = max(n, self.minimum)
         return out, f"MinPerCycle:in={n},minpercycle={self.minimum},ret={out}"
-
-
-def ceil_scale(n: int, factor: float) -> int:
-    """APF's Scale arithmetic: ``ceil(n * factor)`` (so -5 x 0.5 gives -2)."""
-    return int(math.ceil(n * factor))

@@ -1,0 +1,61 @@
+"""Rules that follow the site's status in the WMS (``wms.status``: online, test, offline, ...).
+
+A record whose WMS reports no site status (``null``) is APF's "siteinfo is None": 0 pilots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from apfctl.config.keys import Key, KeyMap
+from apfctl.config.model import QueueConfig
+from apfctl.interfaces import FactoryContext
+from apfctl_sched.common import Rule, batch_usable, wms_usable
+
+
+def site_status(record: Mapping[str, Any]) -> str | None:
+    """The site status if both sources were read and the WMS reported one, else None."""
+    if not (wms_usable(record) and batch_usable(record)):
+        return None
+    return record["wms"].get("status")
+
+
+class StatusTest(Rule):
+    """APF's StatusTest: a site in ``test`` gets ``sched.statustest.pilots`` (default 0)."""
+
+    KEYS: ClassVar[KeyMap] = {
+        "sched.statustest.pilots": Key("int", 0, doc="pilots per cycle while the site is in test"),
+    }
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.pilots = self.setting("sched.statustest.pilots")
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        status = site_status(record)
+        if status is None:
+            return 0, f"StatusTest:comment=no wms/batch/siteinfo,in={n},ret=0"
+        if status == "test":
+            return self.pilots, f"StatusTest:comment=test,in={n},out={self.pilots}"
+        return n, f"StatusTest:comment=not test,in={n},ret={n}"
+
+
+class StatusOffline(Rule):
+    """APF's StatusOffline: an ``offline`` site gets ``sched.statusoffline.pilots`` (default 0)."""
+
+    KEYS: ClassVar[KeyMap] = {
+        "sched.statusoffline.pilots": Key("int", 0, doc="pilots per cycle while the site is offline"),
+    }
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.pilots = self.setting("sched.statusoffline.pilots")
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        status = site_status(record)
+        if status is None:
+            return 0, f"StatusOffline:comment=no wms/site/batchinfo,in={n},ret=0"
+        if status == "offline":
+            return self.pilots, f"StatusOffline:comment=offline,in={n},ret={self.pilots}"
+        return n, f"StatusOffline:comment=not offline,in={n},ret={n}"
