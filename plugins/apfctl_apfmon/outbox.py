@@ -1,0 +1,79 @@
+"""Calls that could not be sent, kept in the state folder until the next cycle.
+
+Several apfctl processes may publish at once (cron overlap, queues cycled apart), so the
+outbox is a folder of files and never a shared file: a publisher claims a file by renaming
+it (only one rename wins), and leaves what it could not send in a new file of its own.
+A claim left by a process that died is taken over after ``STALE_CLAIM`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from apfctl_apfmon.calls import Call
+
+log = logging.getLogger("apfctl.apfmon")
+
+STALE_CLAIM = 600.0
+_CLAIMED = ".claimed-"
+
+
+class Outbox:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._claimed: list[Path] = []
+
+    @classmethod
+    def for_section(cls, state_dir: Path, section: str) -> Outbox:
+        return cls(state_dir / "apfmon" / re.sub(r"[^A-Za-z0-9_.-]", "_", section))
+
+    def claim(self) -> list[Call]:
+        """The queued calls, oldest file first, now owned by this process."""
+        if not self.folder.is_dir():
+            return []
+        calls: list[Call] = []
+        now = time.time()
+        for path in sorted(self.folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if _CLAIMED in path.name:
+                try:
+                    if now - path.stat().st_mtime < STALE_CLAIM:
+                        continue
+                except FileNotFoundError:
+                    continue
+            target = path.with_name(f"{path.name.split(_CLAIMED)[0]}{_CLAIMED}{os.getpid()}")
+            try:
+                os.rename(path, target)
+                os.utime(target)
+                data = json.loads(target.read_text(encoding="utf-8"))
+                calls.extend(Call.from_dict(item) for item in data)
+            except FileNotFoundError:
+                continue                      # another publisher claimed it first
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("apfmon outbox %s is unreadable, dropped: %s", path, exc)
+            self._claimed.append(target)
+        return calls
+
+    def put(self, calls: list[Call]) -> None:
+        """Keep ``calls`` for the next cycle, then release the files claimed (their calls are in)."""
+        if calls:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"{time.time_ns():020d}-{os.getpid()}.json"
+            temporary = self.folder / f".{name}"
+            temporary.write_text(json.dumps([call.to_dict() for call in calls], separators=(",", ":")),
+                                 encoding="utf-8")
+            os.replace(temporary, self.folder / name)
+        self.release()
+
+    def release(self) -> None:
+        for path in self._claimed:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._claimed = []
