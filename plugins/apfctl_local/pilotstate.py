@@ -1,0 +1,117 @@
+"""The state folder of the Local backend: one JSON file per pilot, written atomically.
+
+Layout: ``<state_dir>/local/<queue>/<pilotid>.json`` and ``<state_dir>/local/<queue>/slots/<i>.lock``.
+A pilot's file is created by the submitter (under the queue lock, before its runner may
+read it), then updated by its runner (started, ended, exit code) and by retirement
+(``removed``), every read-modify-write under the same lock: an ``flock`` on the queue's
+folder. Readers (batch status) need no lock because every write is a rename.
+
+Only the standard library here: the runner imports this module in every pilot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SUFFIX = ".json"
+SLOTS_FOLDER = "slots"
+
+PilotState = dict[str, Any]
+
+
+def safe_name(queue: str) -> str:
+    """The queue's folder name, made as APF made its log folders (``/`` and ``:`` to ``_``)."""
+    return re.sub(r"[/:]", "_", queue)
+
+
+def queue_dir(state_dir: str | os.PathLike[str], queue: str) -> Path:
+    return Path(state_dir) / "local" / safe_name(queue)
+
+
+def state_path(folder: Path, pilot_id: str) -> Path:
+    return folder / f"{pilot_id}{SUFFIX}"
+
+
+@contextlib.contextmanager
+def queue_lock(folder: Path) -> Iterator[None]:
+    """Exclusive lock of one queue's pilot files (blocking; held for milliseconds)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def read_state(path: Path) -> PilotState | None:
+    """The pilot's state, or None when the file is gone or not a pilot state."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_state(path: Path, state: PilotState) -> None:
+    """Replace the file in one rename, so a reader sees the old or the new state, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, separators=(",", ":"))
+    os.replace(tmp, path)
+
+
+def scan(folder: Path) -> Iterator[tuple[Path, PilotState]]:
+    """Every pilot state of one queue folder: one directory scan, one read per pilot."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.endswith(SUFFIX) and not name.startswith("."):
+            path = Path(entry.path)
+            state = read_state(path)
+            if state is not None:
+                yield path, state
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks after boot), or None if it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    # "pid (comm) state ... starttime": comm may hold spaces and parentheses; split after the last ')'.
+    fields = text[text.rfind(b")") + 2:].split()
+    if len(fields) < 20 or fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+def runner_alive(state: PilotState) -> bool:
+    """The pilot's runner still exists: same pid *and* same start time (no pid reuse)."""
+    pid = state.get("pid")
+    if not isinstance(pid, int):
+        return False
+    started = proc_start_time(pid)
+    return started is not None and started == state.get("pid_start")
+
+
+def utc_stamp(when: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+def log_event(path: str, text: str) -> None:
+    """One line of the pilot's ``.log`` (its life, as a batch system's job log would say)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{utc_stamp()} {text}\n")

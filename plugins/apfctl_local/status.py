@@ -1,0 +1,109 @@
+"""The ``Local`` batch status plugin: pilot states from the Local backend's state files.
+
+One directory scan per queue, one read per pilot file. A pilot is
+
+* pending: its runner is alive and the payload has not started (waiting for a slot);
+* running: the payload started and has not ended;
+* exiting: the payload ended, the runner is still finishing (recording, freeing its slot);
+* finished: ended and its runner gone: ``removed`` if the factory retired it, ``done`` on exit
+  code 0, ``fault`` otherwise, including a pilot whose runner vanished without recording an
+  end ("lost"; the pid is checked with its start time, so a reused pid is not mistaken
+  for the runner). A lost pilot is recorded as ended when first seen, so it counts once.
+
+Files of pilots that ended more than a day ago are removed (their logs stay).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+
+from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
+from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished
+from apfctl_local import pilotstate
+from apfctl_local.pilotstate import PilotState
+
+KEEP_ENDED_SECONDS = 86400.0
+
+
+def outcome(state: PilotState) -> str:
+    """How an ended pilot finished, in DESIGN.md's words."""
+    if state.get("removed"):
+        return "removed"
+    if state.get("lost") or state.get("exit_code") != 0:
+        return "fault"
+    return "done"
+
+
+class LocalBatchStatus(BatchStatusPlugin):
+    """Counts the Local pilots of many queues (every queue of a state folder shares one instance)."""
+
+    @classmethod
+    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
+        return str(factory.state_dir)
+
+    def query(self, queues: Sequence[QueueConfig], since: float) -> Mapping[str, BatchCounts | Exception]:
+        now = time.time()
+        results: dict[str, BatchCounts | Exception] = {}
+        for queue in queues:
+            folder = pilotstate.queue_dir(self.factory.state_dir, queue.name)
+            try:
+                results[queue.name] = self._count(folder, since, now)
+            except OSError as exc:
+                results[queue.name] = BackendError(f"Local: cannot read the pilots of {queue.name} in {folder}: {exc}")
+        return results
+
+    def _count(self, folder: Path, since: float, now: float) -> BatchCounts:
+        counts = BatchCounts()
+        lost: list[Path] = []
+        for path, state in pilotstate.scan(folder):
+            ended = state.get("ended")
+            if ended is None:
+                if not pilotstate.runner_alive(state):
+                    lost.append(path)
+                elif state.get("started") is None:
+                    counts.pending += 1
+                else:
+                    counts.running += 1
+            elif pilotstate.runner_alive(state):
+                counts.exiting += 1
+            elif ended < now - KEEP_ENDED_SECONDS:
+                path.unlink(missing_ok=True)
+            elif ended >= since:
+                counts.finished.append(self._finished(state))
+        for state in self._record_lost(folder, lost, now):
+            counts.finished.append(self._finished(state))
+        return counts
+
+    @staticmethod
+    def _finished(state: PilotState) -> Finished:
+        started = state.get("started")
+        walltime = max(0.0, state["ended"] - started) if started is not None else 0.0
+        return Finished(end=state["ended"], walltime=walltime, outcome=outcome(state))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _record_lost(folder: Path, paths: list[Path], now: float) -> list[PilotState]:
+        """Mark pilots whose runner died unrecorded as ended (re-checked under the queue lock)."""
+        if not paths:
+            return []
+        marked = []
+        with pilotstate.queue_lock(folder):
+            for path in paths:
+                state = pilotstate.read_state(path)
+                if state is None or state.get("ended") is not None or pilotstate.runner_alive(state):
+                    continue  # it recorded its end (or its file was just written) meanwhile
+                state.update(ended=now, lost=True)
+                pilotstate.write_state(path, state)
+                _log_if_possible(state, f"lost: runner pid {state.get('pid')} is gone without recording an end")
+                marked.append(state)
+        return marked
+
+
+def _log_if_possible(state: PilotState, text: str) -> None:
+    """Add a line to the pilot's event log when it still exists (logs may have been cleaned)."""
+    log = state.get("log")
+    if log and os.path.exists(os.path.dirname(log)):
+        pilotstate.log_event(log, text)

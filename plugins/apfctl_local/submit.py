@@ -1,0 +1,257 @@
+"""The ``Local`` batch submit plugin: pilots as detached local processes.
+
+Each pilot is a runner process (:mod:`apfctl_local.runner`) that waits for one of the queue's
+``batchsubmit.local.slots`` slots, then runs the queue's ``executable`` with its
+``executable.arguments``. stdout, stderr and the pilot's event log go to
+``baseLogDir/YYYY-MM-DD/<queue>/<pilotid>.out|.err|.log``; its life is kept in
+``<state_dir>/local/<queue>/<pilotid>.json`` (see :mod:`apfctl_local.pilotstate`).
+
+Pilot ids are ``<cycle>.<queue>.<n>``: unique across the factory's queues (apfmon keys jobs by
+factory and pilot id), stamped with the cycle for idempotency. The payload's environment
+carries the stamps as the Condor backends set them (APFCID, APFFID, FACTORYQUEUE, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from apfctl.config.keys import Key, expand_keys
+from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
+from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl_local import pilotstate
+from apfctl_local.pilotstate import PilotState
+
+log = logging.getLogger("apfctl.local")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+KEYS: dict[str, Key] = {
+    "executable": Key("command", None, required=True, doc="the pilot each local process runs"),
+    "executable.arguments": Key("str", None, doc="its arguments (split as a shell would, no expansion)"),
+    "batchsubmit.{name}.slots": Key("int", 4, minimum=1,
+                                    doc="pilots of this queue running at once; the others wait as pending"),
+    "batchsubmit.{name}.overlay.peaceful": Key("bool", True,
+                                               doc="retire only pending pilots, never running ones"),
+    "batchsubmit.{name}.overlay.killorder": Key("str", "newest", choices=("newest", "oldest"),
+                                                doc="which pilots retirement removes first"),
+    "batchsubmit.{name}.environ": Key("str", None, doc="extra environment, space-separated VAR=value"),
+    "batchsubmit.{name}.killgrace": Key("int", 30, minimum=1,
+                                        doc="seconds between SIGTERM and SIGKILL when a running pilot is retired"),
+}
+
+
+def _keys(name: str) -> dict[str, Key]:
+    return expand_keys(KEYS, name)
+
+
+def _environ(queue: QueueConfig, key: str, spec: Key) -> dict[str, str]:
+    text = queue.typed(key, spec) or ""
+    pairs: dict[str, str] = {}
+    for item in shlex.split(text):
+        var, sep, value = item.partition("=")
+        if not sep or not var:
+            raise queue.error(key, f"{item!r} is not VAR=value", text)
+        pairs[var] = value
+    return pairs
+
+
+class LocalSubmit(BatchSubmitPlugin):
+    """Starts, finds and retires the local pilots of one queue."""
+
+    KEYS = KEYS
+
+    @classmethod
+    def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
+        keys = _keys(name)
+        executable = queue.typed("executable", keys["executable"])
+        problems = []
+        if "/" in executable:
+            if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+                problems.append(f"executable: {executable} is not an executable file")
+        elif shutil.which(executable) is None:
+            problems.append(f"executable: {executable} is not found on PATH")
+        try:
+            shlex.split(queue.get("executable.arguments") or "")
+        except ValueError as exc:
+            problems.append(f"executable.arguments: {exc}")
+        return problems
+
+    def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(name, queue, factory)
+        keys = _keys(name)
+        prefix = f"batchsubmit.{name.lower()}"
+        self.executable: str = queue.typed("executable", keys["executable"])
+        arguments = queue.typed("executable.arguments", keys["executable.arguments"]) or ""
+        try:
+            self.arguments = shlex.split(arguments)
+        except ValueError as exc:
+            raise queue.error("executable.arguments", str(exc), arguments) from None
+        self.slots: int = queue.typed(f"{prefix}.slots", keys[f"{prefix}.slots"])
+        self.peaceful: bool = queue.typed(f"{prefix}.overlay.peaceful", keys[f"{prefix}.overlay.peaceful"])
+        self.killorder: str = queue.typed(f"{prefix}.overlay.killorder",
+                                          keys[f"{prefix}.overlay.killorder"]).lower()
+        self.killgrace: int = queue.typed(f"{prefix}.killgrace", keys[f"{prefix}.killgrace"])
+        self.environ = _environ(queue, f"{prefix}.environ", keys[f"{prefix}.environ"])
+        self.folder = pilotstate.queue_dir(factory.state_dir, queue.name)
+
+    # -- finding ---------------------------------------------------------------------------
+    def _states(self) -> list[PilotState]:
+        return [state for _, state in pilotstate.scan(self.folder)]
+
+    def find_submitted(self, cycle: str) -> list[str]:
+        found = [state for state in self._states() if state.get("cycle") == cycle]
+        return [state["id"] for state in sorted(found, key=lambda s: s.get("seq", 0))]
+
+    # -- submitting ------------------------------------------------------------------------
+    def _new_ids(self, n: int, cycle: str) -> list[tuple[int, str]]:
+        prefix = f"{_UNSAFE.sub('_', cycle)}.{_UNSAFE.sub('_', self.queue.name)}"
+        taken = [state.get("seq", 0) for state in self._states() if state.get("cycle") == cycle]
+        first = max(taken, default=-1) + 1
+        return [(seq, f"{prefix}.{seq}") for seq in range(first, first + n)]
+
+    def _environment(self, pilot_id: str, cycle: str, log_url: str | None) -> dict[str, str]:
+        factory_id = self.factory.factory_id
+        env = {
+            "APFCID": pilot_id,
+            "APFFID": factory_id,
+            "PANDA_JSID": factory_id,
+            "FACTORYQUEUE": self.queue.name,
+            "FACTORY_JOBID": f"{socket.gethostname()}#{pilot_id}",
+            "APFCTL_CYCLE": cycle,
+        }
+        if log_url:
+            env["GTAG"] = f"{log_url}/{pilot_id}.out"
+        sections = self.queue.getlist("monitorsection")
+        if len(sections) == 1:
+            url = (self.factory.monitor_sections.get(sections[0]) or {}).get("monitorURL")
+            if url:
+                env["APFMON"] = url
+        user = self.factory.config.getstr("factoryUser")
+        if user:
+            env["FACTORYUSER"] = user
+        env.update(self.environ)
+        return env
+
+    def _describe(self, ids: list[str], log_dir: Path) -> str:
+        command = shlex.join([self.executable, *self.arguments])
+        lines = [f"Local: {len(ids)} pilot(s) for queue {self.queue.name}, each a detached process "
+                 f"waiting for one of {self.slots} slot(s), then running:",
+                 f"  {command}"]
+        lines += [f"  {pilot_id}: stdout/stderr/log {log_dir}/{pilot_id}.out|.err|.log" for pilot_id in ids]
+        return "\n".join(lines)
+
+    def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
+        if n <= 0:
+            return SubmitResult()
+        log_dir, log_url = self.factory.queue_log_dir(self.queue.name)
+        if dry_run:
+            planned = self._new_ids(n, cycle)
+            return SubmitResult(description=self._describe([pilot_id for _, pilot_id in planned], log_dir))
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with pilotstate.queue_lock(self.folder):
+                planned = self._new_ids(n, cycle)
+                ids = self._start(planned, cycle, log_dir, log_url)
+        except OSError as exc:
+            raise BackendError(f"Local: cannot start pilots for {self.queue.name}: {exc}") from exc
+        return SubmitResult(ids=ids, description=self._describe(ids, log_dir))
+
+    def _start(self, planned: list[tuple[int, str]], cycle: str, log_dir: Path, log_url: str | None) -> list[str]:
+        """Spawn every runner, then record each (the runners wait for the lock we hold)."""
+        spawned: list[tuple[int, str, subprocess.Popen[bytes], PilotState]] = []
+        for seq, pilot_id in planned:
+            state = self._new_state(seq, pilot_id, cycle, log_dir, log_url)
+            with open(state["log"], "ab") as log:
+                runner = subprocess.Popen(
+                    [sys.executable, "-m", "apfctl_local.runner", str(pilotstate.state_path(self.folder, pilot_id))],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=log_dir,
+                )
+            spawned.append((seq, pilot_id, runner, state))
+        ids: list[str] = []
+        failures: list[str] = []
+        for _seq, pilot_id, runner, state in spawned:
+            assert runner.stdout is not None
+            line = runner.stdout.readline()
+            runner.stdout.close()
+            runner.wait()
+            pid = int(line) if line.strip().isdigit() else None
+            start = pilotstate.proc_start_time(pid) if pid else None
+            if pid is None or start is None:
+                failures.append(f"{pilot_id}: the runner did not start (see {state['log']})")
+                continue
+            state.update(pid=pid, pid_start=start)
+            pilotstate.write_state(pilotstate.state_path(self.folder, pilot_id), state)
+            pilotstate.log_event(state["log"], f"submitted queue={self.queue.name} cycle={cycle} runner pid={pid}")
+            ids.append(pilot_id)
+        if failures and not ids:
+            raise BackendError(f"Local: no pilot started for {self.queue.name}: {'; '.join(failures)}")
+        for failure in failures:
+            log.warning("Local: queue %s: %s", self.queue.name, failure)
+        return ids
+
+    def _new_state(self, seq: int, pilot_id: str, cycle: str, log_dir: Path, log_url: str | None) -> PilotState:
+        base = log_dir / pilot_id
+        return {
+            "id": pilot_id, "seq": seq, "queue": self.queue.name, "factory": self.factory.factory_id,
+            "cycle": cycle, "submitted": time.time(),
+            "command": [self.executable, *self.arguments], "env": self._environment(pilot_id, cycle, log_url),
+            "cwd": str(log_dir), "out": f"{base}.out", "err": f"{base}.err", "log": f"{base}.log",
+            "slots": self.slots, "grace": self.killgrace,
+            "pid": None, "pid_start": None, "started": None, "payload_pid": None,
+            "ended": None, "exit_code": None, "signal": None, "removed": None,
+        }
+
+    # -- retiring --------------------------------------------------------------------------
+    def retire(self, n: int, dry_run: bool = False) -> SubmitResult:
+        if n <= 0 or not self.folder.is_dir():
+            return SubmitResult()
+        with pilotstate.queue_lock(self.folder):
+            victims = self._victims(n)
+            ids = [state["id"] for _, state in victims]
+            description = (f"Local: retire {len(ids)} of {n} asked for queue {self.queue.name} "
+                           f"(pending first; peaceful={self.peaceful}, killorder={self.killorder}): "
+                           + (", ".join(ids) or "none"))
+            if dry_run:
+                return SubmitResult(description=description)
+            now = time.time()
+            for path, state in victims:
+                state["removed"] = now
+                pilotstate.write_state(path, state)
+                # it may end between the check and the signal: it is recorded as removed anyway
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(state["pid"], signal.SIGTERM)
+        return SubmitResult(ids=ids, description=description)
+
+    def _victims(self, n: int) -> list[tuple[Path, PilotState]]:
+        """Live pilots to retire: pending first, then running unless peaceful; killorder within each."""
+        pending: list[tuple[Path, PilotState]] = []
+        running: list[tuple[Path, PilotState]] = []
+        for path, state in pilotstate.scan(self.folder):
+            if state.get("ended") is not None or state.get("removed") or not pilotstate.runner_alive(state):
+                continue
+            (pending if state.get("started") is None else running).append((path, state))
+        newest_first = self.killorder == "newest"
+
+        def order(item: tuple[Path, PilotState]) -> Any:
+            return (item[1].get("submitted", 0), item[1].get("seq", 0))
+
+        pending.sort(key=order, reverse=newest_first)
+        running.sort(key=order, reverse=newest_first)
+        chosen = pending[:n]
+        if not self.peaceful:
+            chosen += running[: n - len(chosen)]
+        return chosen
