@@ -46,7 +46,7 @@ class FactoryContext:
 
     def queue_log_dir(self, queue: str, when: _dt.datetime | None = None) -> tuple[Path, str | None]:
         """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date)."""
-        when = when or _dt.datetime.now(_dt.timezone.utc)
+        when = when or _dt.datetime.now(_dt.UTC)
         relative = f"{when:%Y-%m-%d}/{re.sub(r'[/:]', '_', queue)}"
         url = f"{self.base_log_url.rstrip('/')}/{relative}" if self.base_log_url else None
         return self.base_log_dir / relative, url
@@ -197,6 +197,13 @@ class BatchSubmitPlugin(Plugin, ABC):
     @abstractmethod
     def retire(self, n: int, dry_run: bool = False) -> SubmitResult:
         """Remove up to ``n`` pilots: pending first, running only when not peaceful."""
+
+    def clean(self, dry_run: bool = False) -> list[dict[str, Any]]:
+        """``apfctl clean``: release or remove held pilots, remove stale ones; one dict per action.
+
+        Optional: backends without clean-up keep this default, and ``apfctl clean`` skips them.
+        """
+        raise NotImplementedError
 
 
 # --- configuration sources ------------------------------------------------------------

@@ -65,7 +65,7 @@ class Ledger:
 
     FILENAME = "ledger.sqlite"
 
-    def __init__(self, state_dir: Path, *, create: bool = True) -> None:
+    def __init__(self, state_dir: Path, *, create: bool = True, timeout: float = 10.0) -> None:
         self.path = Path(state_dir) / self.FILENAME
         self.empty = not self.path.exists()
         if self.empty and not create:
@@ -73,12 +73,26 @@ class Ledger:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self._check_header()
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(self._explain(exc)) from None
+
+    def _check_header(self) -> None:
+        """Refuse a file that is not SQLite before sqlite3 touches it (it would not, but say so)."""
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open("rb") as stream:
+                if stream.read(16) != b"SQLite format 3\x00":
+                    raise sqlite3.DatabaseError("file is not a database")
+
+    @classmethod
+    def for_factory(cls, loaded: Any, *, create: bool = True) -> Ledger:
+        """The ledger of a loaded configuration, with its configured lock timeout."""
+        timeout = loaded.factory.getfloat("ledger.timeout", 10.0)
+        return cls(loaded.context.state_dir, create=create, timeout=10.0 if timeout is None else timeout)
 
     def _explain(self, exc: Exception) -> str:
         text = str(exc)

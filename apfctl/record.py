@@ -25,7 +25,7 @@ Record = dict[str, Any]
 
 
 def utcnow() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def isotime(when: _dt.datetime | None = None) -> str:
@@ -34,7 +34,7 @@ def isotime(when: _dt.datetime | None = None) -> str:
 
 
 def parse_isotime(text: str) -> _dt.datetime:
-    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.UTC)
 
 
 def new_cycle_id(when: _dt.datetime | None = None) -> str:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "submit": "apfctl.cli.stages:submit",
     "cycle": "apfctl.cli.stages:cycle",
     "history": "apfctl.cli.history:history",
+    "clean": "apfctl.cli.clean:clean",
     "config": "apfctl.cli.config_cmd:config",
     "monitor": "apfctl.cli.monitor:monitor",
 }
@@ -29,6 +30,7 @@ SHORT_HELP: dict[str, str] = {
     "submit": "Submit (or retire) the pilots each record decided.",
     "cycle": "status, decide and submit in one process (what cron runs).",
     "history": "Print stored records from the ledger as JSON Lines.",
+    "clean": "Release or remove held and stale pilots; remove old pilot log folders.",
     "config": "Check the configuration, or show a queue's effective values.",
     "monitor": "Live table of every queue; or once, as JSON or Prometheus metrics.",
 }

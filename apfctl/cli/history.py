@@ -16,7 +16,7 @@ _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 def parse_since(text: str, now: _dt.datetime | None = None) -> _dt.datetime:
     """``2h``, ``30m``, ``7d`` (ago), or an ISO date/time (UTC when no zone is given)."""
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     match = _DURATION.match(text.strip())
     if match:
         return now - _dt.timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
@@ -24,7 +24,7 @@ def parse_since(text: str, now: _dt.datetime | None = None) -> _dt.datetime:
         when = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{text!r}: expected a duration such as 2h, 30m, 7d, or an ISO date/time") from None
-    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=_dt.UTC)
 
 
 class SinceType(click.ParamType):
@@ -54,7 +54,7 @@ def history(queues: tuple[str, ...], since: _dt.datetime, until: _dt.datetime | 
     from apfctl.record import write_record
 
     loaded = load_config(config_path, state_dir, debug, verbose)
-    ledger = Ledger(loaded.context.state_dir, create=False)
+    ledger = Ledger.for_factory(loaded, create=False)
     if ledger.empty:
         click.echo(f"apfctl: no ledger yet in {loaded.context.state_dir} (no cycle has run)", err=True)
         return 0

@@ -151,7 +151,7 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
         submitter = Submitter(loaded, None, dry_run=True)
         results = [submitter.submit(record) for record in records]
     else:
-        with Ledger(loaded.context.state_dir) as ledger:
+        with Ledger.for_factory(loaded) as ledger:
             submitter = Submitter(loaded, ledger)
             results = [submitter.submit(record) for record in records]
             ledger.store(results)

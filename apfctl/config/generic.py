@@ -50,6 +50,7 @@ FACTORY_KEYS: dict[str, Key] = {
     "authmanager.enabled": Key("bool", True), "authmanager.sleep": Key("int", None),
     "monitor": Key("str"), "abort_no_queues": Key("bool", False),
     "ledger.retention": Key("float", 30.0, minimum=0, doc="days of records the ledger keeps"),
+    "ledger.timeout": Key("float", 10.0, minimum=0, doc="seconds to wait for a ledger locked by another process"),
     "apfctl.threads": Key("int", 8, minimum=1, doc="concurrent status queries (one per endpoint)"),
 }
 

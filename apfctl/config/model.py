@@ -9,9 +9,9 @@ section, as ConfigParser does; ``%%`` is a literal ``%``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from apfctl.config.keys import NONE_STRINGS, Key
@@ -49,6 +49,9 @@ class Section:
     # -- raw access -------------------------------------------------------------------
     def __contains__(self, key: object) -> bool:
         return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
 
     def keys(self) -> Iterator[str]:
         return iter(self._values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from apfctl import plugins
 from apfctl.config.generic import FACTORY_KEYS, QUEUE_KEYS, is_legacy_factory_key, is_legacy_queue_key
@@ -43,7 +44,7 @@ def queue_plugins(queue: QueueConfig) -> list[tuple[str, str, str]]:
 def _check_values(section: Section, declared: dict[str, Key], report: Report) -> None:
     for key, spec in declared.items():
         if key.endswith("*"):
-            for present in [k for k in section.keys() if k.startswith(key[:-1])]:
+            for present in [k for k in section if k.startswith(key[:-1])]:
                 _typed(section, present, spec, report)
         else:
             _typed(section, key, spec, report)
@@ -57,10 +58,29 @@ def _typed(section: Section, key: str, spec: Key, report: Report) -> None:
         report.bad_queues.add(section.name)
 
 
+@cache
+def installed_keys() -> dict[str, Key]:
+    """Every queue key that any installed plugin declares, under each of its names.
+
+    A key that the queue's own plugins do not read but another plugin does (a ``[DEFAULT]``
+    shared by queues of several kinds) is not worth a warning.
+    """
+    declared: dict[str, Key] = {}
+    for kind in plugins.GROUPS:
+        for name in plugins.names(kind):
+            try:
+                declared.update(expand_keys(plugins.find(kind, name, allow_refused=True).KEYS, name))
+            except PluginError:
+                continue
+    return declared
+
+
 def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Report) -> None:
     exact = [name for name in declared if not name.endswith("*")]
-    for key in section.keys():
+    for key in section:
         if match_key(declared, key) is not None or legacy(key):
+            continue
+        if section.name != "Factory" and match_key(installed_keys(), key) is not None:
             continue
         close = difflib.get_close_matches(key, exact, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -70,7 +90,7 @@ def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Re
 
 
 def _interpolation(section: Section, report: Report) -> None:
-    for key in section.keys():
+    for key in section:
         try:
             section.get(key)
         except ConfigError as exc:

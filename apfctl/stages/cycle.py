@@ -42,7 +42,7 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
                 result.skipped.append(name)
         if not mine:
             return result
-        ledger = None if dry_run else stack.enter_context(Ledger(state_dir))
+        ledger = None if dry_run else stack.enter_context(Ledger.for_factory(loaded))
         records = collect(loaded, mine, cycle)
         decider = Decider(loaded)
         submitter = Submitter(loaded, ledger, dry_run=dry_run)

@@ -140,7 +140,7 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 def test_missing_queue_file_and_missing_config(tmp_path: Path) -> None:
     config = write(tmp_path / "apfctl.conf", "[Factory]\nqueueConf = nowhere.conf\n")
-    with pytest.raises(ConfigError, match="nowhere.conf: file not found"):
+    with pytest.raises(ConfigError, match=r"nowhere\.conf: file not found"):
         load(str(config), tmp_path / "s")
     with pytest.raises(ConfigError, match="file not found"):
         load(str(tmp_path / "absent.conf"), tmp_path / "s")

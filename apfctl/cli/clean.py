@@ -1,0 +1,71 @@
+"""``apfctl clean``: the backends' clean-up of held and stale pilots, and old pilot log folders."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from apfctl.cli.common import config_options, load_config, validate
+
+log = logging.getLogger("apfctl.clean")
+
+
+@click.command()
+@click.option("--queue", "-q", "queues", multiple=True, metavar="Q", help="Only this queue; repeatable "
+              "[default: every enabled queue].")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
+@click.option("--pilots/--no-pilots", default=True, show_default=True,
+              help="Apply the backends' hold policy and stale-pilot removal.")
+@click.option("--logs/--no-logs", default=True, show_default=True,
+              help="Remove pilot log folders older than cleanlogs.keepdays.")
+@config_options
+def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, config_path: str | None,
+          state_dir: str | None, debug: bool, verbose: int) -> int:
+    """Release or remove held pilots, remove stale idle pilots, remove old log folders.
+
+    Each action is one JSON line on stdout and, unless --dry-run, an entry in the ledger
+    (kind "clean"). Backends without clean-up (the plugin does not implement it) are
+    skipped. Exit 1 when some queue's backend failed; the others are still cleaned.
+    """
+    from apfctl import plugins
+    from apfctl.cleanlogs import clean_logs
+    from apfctl.errors import BackendError
+    from apfctl.ledger import Ledger
+
+    loaded = load_config(config_path, state_dir, debug, verbose)
+    names = list(queues) or loaded.enabled_queues()
+    report = validate(loaded, names, strict=False)
+    actions: list[dict[str, Any]] = []
+    failed = False
+    if pilots:
+        for name in names:
+            if name in report.bad_queues:
+                continue
+            queue = loaded.queue(name)
+            configured = queue.getstr("batchsubmitplugin") or ""
+            plugin = plugins.find("batchsubmit", configured)(plugins.canonical("batchsubmit", configured),
+                                                              queue, loaded.context)
+            try:
+                actions.extend(plugin.clean(dry_run))
+            except NotImplementedError:
+                log.info("queue %s: %s has no clean-up; skipped", name, plugin.name)
+            except BackendError as exc:
+                failed = True
+                log.error("queue %s: clean-up failed: %s", name, exc)
+    if logs:
+        default_days = loaded.factory.getint("cleanlogs.keepdays", 14)
+        queue_days = {name: loaded.queue(name).getint("cleanlogs.keepdays") for name in loaded.queues}
+        actions.extend(clean_logs(loaded.context.base_log_dir, 14 if default_days is None else default_days,
+                                  queue_days, dry_run=dry_run))
+    for action in actions:
+        sys.stdout.write(json.dumps(action, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+    if actions and not dry_run:
+        with Ledger.for_factory(loaded) as ledger:
+            for action in actions:
+                ledger.log_action("clean", action.get("queue"), action)
+    return 1 if failed else 0
