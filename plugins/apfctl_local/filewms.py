@@ -54,6 +54,8 @@ def _fetch(url: str, timeout: float) -> bytes:
     except urllib.error.HTTPError as exc:
         raise BackendError(f"File WMS: {url}: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise BackendError(f"File WMS: {url}: no answer within {timeout:g} s") from exc
         raise BackendError(f"File WMS: {url}: {exc.reason}") from exc
     except TimeoutError as exc:
         raise BackendError(f"File WMS: {url}: no answer within {timeout:g} s") from exc
