@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "clean": "apfctl.cli.clean:clean",
     "config": "apfctl.cli.config_cmd:config",
     "monitor": "apfctl.cli.monitor:monitor",
+    "wrapper": "apfctl.cli.wrapper:wrapper",
+    "auth": "apfctl.cli.auth:auth",
+    "logserver": "apfctl.cli.logserver:logserver",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -33,6 +36,9 @@ SHORT_HELP: dict[str, str] = {
     "clean": "Release or remove held and stale pilots; remove old pilot log folders.",
     "config": "Check the configuration, or show a queue's effective values.",
     "monitor": "Live table of every queue; or once, as JSON or Prometheus metrics.",
+    "wrapper": "Print or install the generic pilot wrapper (POSIX sh).",
+    "auth": "Check or renew the credential profiles of auth.conf.",
+    "logserver": "Serve baseLogDir (pilot logs) over HTTP.",
 }
 
 

@@ -1,0 +1,149 @@
+"""auth.conf: credential profiles with APF's keys (inventory §2.7, §3.4).
+
+Each section is a profile named by queues (``batchsubmit.<plugin>.proxy = <profile>``);
+``plugin`` selects its kind: ``X509`` (a proxy file, renewed with voms-proxy-init or
+myproxy-get-delegation), ``Token`` (a bearer token file, renewed by a configured command)
+or ``SSH`` (key files, which do not expire). Keys apfctl adds to APF's are marked "new".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apfctl.config.ini import DEFAULT_SECTION, merge_layers, parse_file
+from apfctl.config.keys import Key, match_key
+from apfctl.config.model import Section
+from apfctl.errors import ConfigError
+
+KINDS = ("x509", "token", "ssh")
+
+COMMON_KEYS: dict[str, Key] = {
+    "plugin": Key("str", None, required=True, choices=("X509", "Token", "SSH"), doc="the kind of credential"),
+    "authbasedir": Key("path", None, doc="APF: a folder for derived files (read, unused)"),
+}
+
+X509_KEYS: dict[str, Key] = {
+    "x509.proxyfile": Key("path", None, required=True, doc="the proxy file queues submit with"),
+    "x509.flavor": Key("str", "voms", choices=("voms", "myproxy"), doc="how the proxy is renewed"),
+    "x509.renew": Key("bool", True, doc="renew the proxy when below x509.minlife"),
+    "x509.vorole": Key("str", None, doc="VO and role, e.g. atlas:/atlas/Role=production (none: plain proxy)"),
+    "x509.lifetime": Key("int", 604800, minimum=3600, doc="lifetime of a renewed proxy, seconds"),
+    "x509.minlife": Key("int", 259200, minimum=0, doc="renew when less than this is left, seconds"),
+    "x509.checktime": Key("int", 3600, minimum=1, doc="APF: seconds between checks (the timer's interval)"),
+    "x509.baseproxy": Key("path", None, doc="voms: a long proxy to derive from (else usercert/userkey)"),
+    "x509.usercert": Key("path", None, doc="voms: the user certificate"),
+    "x509.userkey": Key("path", None, doc="voms: the user key"),
+    "x509.passphrasefile": Key("path", None, doc="new: a file holding the key or MyProxy passphrase"),
+    "x509.voms.command": Key("command", "voms-proxy-init", doc="new: the voms-proxy-init to run"),
+    "x509.voms.args": Key("str", None, doc="extra arguments for voms-proxy-init"),
+    "x509.vomsinfo.command": Key("command", "voms-proxy-info", doc="new: the voms-proxy-info to run"),
+    "x509.myproxy.command": Key("command", "myproxy-get-delegation", doc="new: the myproxy client to run"),
+    "x509.myproxy.args": Key("str", None, doc="new: extra arguments for myproxy-get-delegation"),
+    "x509.myproxy_hostname": Key("str", None, doc="myproxy: the server"),
+    "x509.myproxy_username": Key("str", None, doc="myproxy: the account"),
+    "x509.myproxy_passphrase": Key("str", None, doc="myproxy: the passphrase (prefer x509.passphrasefile)"),
+    "x509.retriever_list": Key("str", None, doc="myproxy: retrieval without passphrase when set"),
+    "x509.owner": Key("str", None, doc="chown the renewed proxy to this user (and its group)"),
+    "x509.timeout": Key("int", 120, minimum=1, doc="new: time limit of one renewal command, seconds"),
+    # APF keys read but unused there too
+    "x509.initdelay": Key("int", 0), "x509.interruptcheck": Key("int", 1),
+    "x509.remote_*": Key("str", None),
+}
+
+TOKEN_KEYS: dict[str, Key] = {
+    "token.file": Key("path", None, required=True, doc="the bearer token file (a JWT)"),
+    "token.minlife": Key("int", 3600, minimum=0, doc="renew when less than this is left, seconds"),
+    "token.audience": Key("str", None, doc="the audience the token must carry"),
+    "token.scope": Key("list", None, doc="scopes the token must carry"),
+    "token.renew.command": Key("str", None, doc="a command line that renews the token"),
+    "token.renew.output": Key("str", "file", choices=("file", "stdout"),
+                              doc="file: the command writes token.file; stdout: it prints the token"),
+    "token.timeout": Key("int", 60, minimum=1, doc="time limit of the renewal command, seconds"),
+}
+
+SSH_KEYS: dict[str, Key] = {
+    "ssh.privatekeyfile": Key("path", None, required=True, doc="the private key file"),
+    "ssh.publickeyfile": Key("path", None), "ssh.privkeypassfile": Key("path", None),
+    "ssh.type": Key("str", None), "ssh.privatekey": Key("str", None), "ssh.publickey": Key("str", None),
+    "ssh.privkeypass": Key("str", None),
+}
+
+KIND_KEYS = {"x509": X509_KEYS, "token": TOKEN_KEYS, "ssh": SSH_KEYS}
+
+
+@dataclass
+class Profile:
+    """One auth.conf section with its kind; ``setting`` reads its keys typed."""
+
+    name: str
+    kind: str
+    section: Section
+
+    def setting(self, key: str) -> Any:
+        spec = match_key(KIND_KEYS[self.kind], key) or COMMON_KEYS[key]
+        return self.section.typed(key, spec)
+
+
+def profile_from_section(section: Section) -> Profile:
+    """The profile of one section; ConfigError naming the profile and key when it is unusable."""
+    plugin = section.typed("plugin", COMMON_KEYS["plugin"])
+    kind = plugin.lower()
+    profile = Profile(section.name, kind, section)
+    for key, spec in KIND_KEYS[kind].items():
+        if not key.endswith("*"):
+            section.typed(key, spec)
+    if kind == "x509":
+        _check_x509(profile)
+    return profile
+
+
+def _check_x509(profile: Profile) -> None:
+    section = profile.section
+    if not profile.setting("x509.renew"):
+        return
+    if profile.setting("x509.flavor").lower() == "myproxy":
+        for key in ("x509.myproxy_hostname", "x509.myproxy_username"):
+            if not profile.setting(key):
+                raise section.error(key, "required for x509.flavor = myproxy")
+    elif not profile.setting("x509.baseproxy"):
+        for key in ("x509.usercert", "x509.userkey"):
+            if not profile.setting(key):
+                raise section.error(key, "required for voms renewal without x509.baseproxy "
+                                         "(or set x509.renew = False)")
+
+
+@dataclass
+class AuthConfig:
+    """Every profile of an auth.conf, and the errors of those that cannot be used."""
+
+    path: Path | None
+    profiles: dict[str, Profile]
+    errors: dict[str, ConfigError]
+
+    @property
+    def names(self) -> list[str]:
+        return sorted({*self.profiles, *self.errors})
+
+
+def load(path: str | Path | None) -> AuthConfig:
+    """Read auth.conf; a broken profile is kept as an error so that the others carry on.
+
+    A missing or unparsable file raises ConfigError (nothing in it can be trusted).
+    """
+    if path is None:
+        return AuthConfig(None, {}, {})
+    file = Path(path)
+    sections = merge_layers([parse_file(file)])
+    profiles: dict[str, Profile] = {}
+    errors: dict[str, ConfigError] = {}
+    for name, values in sections.items():
+        if name == DEFAULT_SECTION:
+            continue
+        section = Section(name, values)
+        try:
+            profiles[name] = profile_from_section(section)
+        except ConfigError as exc:
+            errors[name] = exc
+    return AuthConfig(file, profiles, errors)
