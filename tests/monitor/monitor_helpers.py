@@ -1,0 +1,55 @@
+"""Builders for monitor tests: records in the ledger's shape, and a factory config on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+from typing import Any
+
+NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
+MSG = "Ready:in=0,activated=120,offset=0,pending=3,ret=117;MaxPerCycle:in=117,maxpercycle=9,ret=9"
+
+
+def cycle_id(minutes_ago: float, now: dt.datetime = NOW) -> str:
+    return f"{now - dt.timedelta(minutes=minutes_ago):%Y%m%dT%H%M%SZ}-0a1b"
+
+
+def record(queue: str, minutes_ago: float = 1, *, now: dt.datetime = NOW, batch_error: str | None = None,
+           submitted: int = 9, msg: str = MSG, ids: list[str] | None = None, pending: int = 3) -> dict[str, Any]:
+    """A full cycle record (status, decision, submission) of ``minutes_ago``."""
+    batch: dict[str, Any] = {"plugin": "Condor", "ok": True, "pending": pending, "held": 1, "running": 41,
+                             "exiting": 1, "done_1h": 12, "fault_1h": 2, "error": None}
+    if batch_error:
+        batch = {"plugin": "Condor", "ok": False, "error": batch_error}
+    return {
+        "apfctl": 1, "queue": queue, "cycle": cycle_id(minutes_ago, now),
+        "wms": {"plugin": "Panda", "ok": True, "queue": queue, "ready": 120, "notready": 3, "running": 40,
+                "done": 0, "failed": 0, "status": "online", "error": None},
+        "batch": batch,
+        "decision": {"pilots": 0 if batch_error else submitted,
+                     "msg": "Ready:comment=Invalid wmsinfo or batchinfo" if batch_error else msg, "trace": []},
+        "submission": {"plugin": "CondorLocal", "requested": submitted, "submitted": 0 if batch_error else submitted,
+                       "retired": 0, "ids": [] if batch_error else (ids if ids is not None else
+                                                                     [f"77.{i}" for i in range(submitted)]),
+                       "dry_run": False, "error": None},
+    }
+
+
+def write_factory(folder: Path, queues: dict[str, dict[str, str]], monitor_conf: str | None = None) -> Path:
+    """A factory file, its queues.conf (Local backends) and optionally a monitor.conf; returns the factory file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for name, keys in queues.items():
+        values = {"enabled": "True", "batchstatusplugin": "Local", "batchsubmitplugin": "Local",
+                  "schedplugin": "Ready", "wmsstatusplugin": "None", **keys}
+        sections.append(f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items()))
+    (folder / "queues.conf").write_text("\n".join(sections))
+    extra = ""
+    if monitor_conf is not None:
+        (folder / "monitor.conf").write_text(textwrap.dedent(monitor_conf).lstrip())
+        extra = "monitorConf = monitor.conf\n"
+    path = folder / "apfctl.conf"
+    path.write_text("[Factory]\nfactoryId = test-factory\nfactoryAdminEmail = ops@example.org\n"
+                    "baseLogDirUrl = http://logs.example.org/apf\nqueueConf = queues.conf\n" + extra)
+    return path
