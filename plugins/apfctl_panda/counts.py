@@ -1,0 +1,74 @@
+"""PanDA job statuses to APF's WMS counts (APF's PANDAWMSSTATUS-JOBSSTATISTICSPERSITE2INFO).
+
+Any other PanDA status (merging, closed, ...) is ignored, as APF did. Counts come from the
+network, so each is checked to be a non-negative integer before it is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+COUNT_FIELDS = ("ready", "notready", "running", "done", "failed")
+
+STATUS_TO_FIELD: dict[str, str] = {
+    "activated": "ready",
+    "pending": "notready", "defined": "notready", "assigned": "notready",
+    "waiting": "notready", "throttled": "notready",
+    "starting": "running", "sent": "running", "running": "running",
+    "holding": "running", "transferring": "running",
+    "finished": "done",
+    "failed": "failed", "cancelled": "failed",
+}
+
+
+class BadCounts(ValueError):
+    """A site's statistics are not in the documented shape."""
+
+
+def zero_counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_FIELDS, 0)
+
+
+def _count(value: Any, where: str) -> int:
+    if type(value) is not int or value < 0:
+        raise BadCounts(f"{where} is {value!r}, not a non-negative integer")
+    return value
+
+
+def add_statuses(totals: dict[str, int], statuses: Any, where: str) -> None:
+    """Add one ``{jobStatus: n}`` mapping into ``totals``."""
+    if not isinstance(statuses, Mapping):
+        raise BadCounts(f"{where} is not an object of job statuses")
+    for status, value in statuses.items():
+        field = STATUS_TO_FIELD.get(status)
+        if field is not None:
+            totals[field] += _count(value, f"{where}.{status}")
+
+
+def site_counts(site_stats: Any, site: str) -> dict[str, int]:
+    """Counts of one site from ``active_job_stats_by_site``: ``{jobStatus: n}``."""
+    totals = zero_counts()
+    add_statuses(totals, site_stats, site)
+    return totals
+
+
+def detailed_site_counts(site_stats: Any, site: str, labels: Collection[str] | None,
+                         resource_types: Collection[str] | None) -> dict[str, int]:
+    """Counts of one site from ``active_job_detailed_stats_by_site``, summed as APF did.
+
+    Shape ``{resource_type: {prodSourceLabel: {jobStatus: n}}}``; ``labels`` and
+    ``resource_types`` (None: all) restrict what is summed.
+    """
+    totals = zero_counts()
+    if not isinstance(site_stats, Mapping):
+        raise BadCounts(f"{site} is not an object of resource types")
+    for resource_type, by_label in site_stats.items():
+        if resource_types is not None and resource_type not in resource_types:
+            continue
+        if not isinstance(by_label, Mapping):
+            raise BadCounts(f"{site}.{resource_type} is not an object of labels")
+        for label, statuses in by_label.items():
+            if labels is None or label in labels:
+                add_statuses(totals, statuses, f"{site}.{resource_type}.{label}")
+    return totals

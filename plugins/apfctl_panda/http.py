@@ -1,0 +1,151 @@
+"""JSON over HTTP(S) for PanDA and CRIC: timeouts, retries with backoff, TLS options.
+
+Every failure becomes a :class:`BackendError` with one line an operator can act on (a TLS
+problem names the host and the verification error; a timeout names the URL and the limit).
+``requests`` is imported here only, inside :meth:`JsonClient._session_for_use`, so that
+importing a plugin class (``apfctl --help``, ``apfctl decide``, ``config check``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apfctl.errors import BackendError
+
+# Statuses worth another try: the server or a proxy in front of it is overloaded or restarting.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+_SNIPPET = 160
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How to talk to one server. Hashable: it is part of a status plugin's endpoint key."""
+
+    verify: bool | str = True        # True, False, or a CA bundle file/folder
+    cert: str | None = None          # client certificate (or a proxy holding cert and key)
+    key: str | None = None           # its key, when not in ``cert``
+    token_file: str | None = None    # a file holding a bearer token, read at each fetch
+    timeout: float = 30.0            # seconds, for connecting and for each read
+    retries: int = 3                 # further tries after a failed one
+    backoff: float = 0.5             # urllib3 backoff factor: 0, 2*f, 4*f, ... seconds between tries
+
+
+def parse_verify(text: str | None) -> bool | str:
+    """``True``/``False`` (any case, or yes/no/on/off/1/0) or a CA bundle path."""
+    if text is None or not text.strip() or text.strip().lower() in {"none", "true", "yes", "on", "1"}:
+        return True
+    if text.strip().lower() in {"false", "no", "off", "0"}:
+        return False
+    return str(Path(text.strip()).expanduser())
+
+
+def snippet(text: str) -> str:
+    """The start of a body, on one line, for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SNIPPET else flat[:_SNIPPET] + "..."
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The useful part of an SSL error: ``certificate verify failed: self-signed ...``."""
+    text = str(exc)
+    found = re.search(r"(certificate verify failed[^'()\]\"]*|wrong version number|"
+                      r"hostname mismatch[^'()\]\"]*|tlsv1 alert [a-z ]+|"
+                      r"sslv3 alert [a-z ]+|no such file[^'()\]\"]*)", text, re.IGNORECASE)
+    return found.group(1).strip().rstrip(",") if found else snippet(text)
+
+
+class JsonClient:
+    """GETs JSON documents from one server, keeping one connection pool for the invocation."""
+
+    def __init__(self, options: HttpOptions) -> None:
+        self.options = options
+        self._session: Any = None
+
+    def _session_for_use(self) -> Any:
+        if self._session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+            from urllib3.util.retry import Retry
+
+            retry = Retry(
+                total=self.options.retries, connect=self.options.retries, read=self.options.retries,
+                status=self.options.retries, other=0, backoff_factor=self.options.backoff,
+                status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
+                raise_on_status=False, respect_retry_after_header=False,
+            )
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=retry)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            if self.options.cert:
+                session.cert = (self.options.cert, self.options.key) if self.options.key else self.options.cert
+            session.headers["Accept"] = "application/json"
+            session.headers["User-Agent"] = "apfctl"
+            self._session = session
+        return self._session
+
+    def _headers(self) -> dict[str, str]:
+        if not self.options.token_file:
+            return {}
+        path = Path(self.options.token_file).expanduser()
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise BackendError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+        if not token or any(c.isspace() for c in token):
+            raise BackendError(f"the token file {path} does not hold one bearer token")
+        return {"Authorization": f"Bearer {token}"}
+
+    def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
+        """The decoded JSON body of ``GET url``; BackendError naming the URL otherwise."""
+        import requests
+
+        session = self._session_for_use()
+        headers = self._headers()
+        host = urlsplit(url).netloc or url
+        try:
+            # verify per request: requests lets $REQUESTS_CA_BUNDLE override a Session's verify
+            response = session.get(url, params=params, headers=headers, timeout=self.options.timeout,
+                                   verify=self.options.verify)
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise BackendError(self._describe(exc, url, host)) from None
+        if response.status_code >= 400:
+            raise BackendError(f"HTTP {response.status_code} from {url}: {snippet(response.text) or response.reason}")
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise BackendError(f"the answer from {url} is not JSON ({kind}): {snippet(response.text)!r}") from None
+
+    def _describe(self, exc: BaseException, url: str, host: str) -> str:
+        """One line for a failed request, from the innermost urllib3 reason."""
+        import ssl
+
+        import requests
+        import urllib3.exceptions as u3
+
+        reason: BaseException = exc
+        inner = exc.args[0] if exc.args else None
+        if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
+            reason = inner.reason
+        elif isinstance(inner, BaseException):
+            reason = inner
+        tries = f" (tried {self.options.retries + 1} times)" if self.options.retries else ""
+        if isinstance(exc, requests.exceptions.SSLError) or isinstance(reason, (u3.SSLError, ssl.SSLError)):
+            return f"TLS error talking to {host}: {_tls_reason(reason)}"
+        if isinstance(reason, u3.NewConnectionError):  # refused, unresolvable: before the timeout check
+            text = str(reason)
+            text = text.split("new connection: ", 1)[-1] if "new connection: " in text else text
+            return f"cannot connect to {host}: {snippet(text)}{tries}"
+        if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, u3.TimeoutError):
+            return f"no answer from {url} within {self.options.timeout:g} s{tries}"
+        return f"request to {url} failed: {snippet(str(reason))}{tries}"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

@@ -1,0 +1,157 @@
+"""The ``Panda`` wmsstatus plugin: waiting work and site status from PanDA's JSON API.
+
+One instance per endpoint (server URL and connection options) serves every queue that
+shares it, with one GET of each API path per invocation, whatever the number of queues:
+
+* ``get_site_specs?type=all`` — each site's ``status`` (online, test, offline, brokeroff);
+* ``active_job_stats_by_site`` — for queues counting every label and resource type;
+* ``active_job_detailed_stats_by_site`` — only if some queue restricts labels or resource types.
+
+A site that PanDA knows (in the site specs) but that has no active job is absent from the
+statistics: it gets zeros, which is the truth. A site in neither is an error for that
+queue (a typo or a removed queue), never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apfctl.config.keys import Key
+from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
+from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
+
+DEFAULT_BASEURL = "https://pandaserver.cern.ch:25443"
+_STATUS_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+
+KEYS: dict[str, Key] = {
+    "wmsstatus.panda.baseurl": Key("str", DEFAULT_BASEURL,
+                                   doc="PanDA server; /api/v1/... is appended"),
+    "wmsstatus.panda.verify": Key("str", "True",
+                                  doc="check the server's certificate: True, False, or a CA bundle path"),
+    "wmsstatus.panda.cert": Key("str", None, doc="client certificate or X.509 proxy file"),
+    "wmsstatus.panda.key": Key("str", None, doc="client key file, when not in the certificate file"),
+    "wmsstatus.panda.token": Key("str", None, doc="file holding a bearer token (read at each fetch)"),
+    "wmsstatus.panda.timeout": Key("float", 30.0, minimum=0.1, doc="seconds to connect and for each read"),
+    "wmsstatus.panda.retries": Key("int", 3, minimum=0, doc="further tries after a failure, with backoff"),
+    "wmsstatus.panda.labels": Key("list", None,
+                                  doc="count only these prodSourceLabels (managed, user, rc_test, ...); "
+                                      "default every label"),
+    "wmsstatus.panda.resourcetypes": Key("list", None,
+                                         doc="count only these resource types (SCORE, MCORE, ...); default all"),
+}
+
+
+def _baseurl(text: str) -> str:
+    base = text.strip().rstrip("/")
+    return base[: -len("/api/v1")] if base.endswith("/api/v1") else base
+
+
+def _restriction(queue: QueueConfig, key: str) -> frozenset[str] | None:
+    values = queue.typed(key, KEYS[key])
+    return frozenset(values) if values else None
+
+
+class Panda(WMSStatusPlugin):
+    """Activated, pending, running, finished and failed jobs of PanDA sites, and their status."""
+
+    KEYS = KEYS
+
+    @classmethod
+    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
+        """(baseurl, verify, cert, key, token, timeout, retries): equal options share a fetch."""
+        from apfctl_panda.http import parse_verify
+
+        def typed(name: str) -> Any:
+            return queue.typed(f"wmsstatus.panda.{name}", KEYS[f"wmsstatus.panda.{name}"])
+
+        return (_baseurl(typed("baseurl")), parse_verify(typed("verify")), typed("cert"), typed("key"),
+                typed("token"), typed("timeout"), typed("retries"))
+
+    @classmethod
+    def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
+        problems = []
+        base = queue.get("wmsstatus.panda.baseurl") or DEFAULT_BASEURL
+        parts = urlsplit(base.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"wmsstatus.panda.baseurl: {base!r} is not an http(s) URL")
+        elif parts.path.rstrip("/").endswith("/server/panda"):
+            problems.append("wmsstatus.panda.baseurl: the legacy /server/panda API is gone; "
+                            "give the server only (https://host:port), /api/v1 is appended")
+        for key in ("cert", "key", "token"):
+            path = queue.getstr(f"wmsstatus.panda.{key}")
+            if path and not Path(path).expanduser().is_file():
+                problems.append(f"wmsstatus.panda.{key}: no such file {path!r}")
+        verify = queue.getstr("wmsstatus.panda.verify")
+        if verify and verify.lower() not in {"true", "false", "yes", "no", "on", "off", "1", "0"} \
+                and not Path(verify).expanduser().exists():
+            problems.append(f"wmsstatus.panda.verify: not True, False or an existing CA bundle: {verify!r}")
+        return problems
+
+    def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
+        from apfctl_panda.http import HttpOptions, JsonClient
+
+        super().__init__(endpoint, factory)
+        baseurl, verify, cert, key, token, timeout, retries = endpoint  # type: ignore[misc]
+        self.baseurl: str = baseurl
+        self.client = JsonClient(HttpOptions(verify=verify, cert=cert, key=key, token_file=token,
+                                             timeout=timeout, retries=retries))
+
+    def query(self, queues: Sequence[QueueConfig]) -> Mapping[str, WMSCounts | Exception]:
+        from apfctl_panda import api
+
+        wanted = {q.name: (q.wmsqueue, _restriction(q, "wmsstatus.panda.labels"),
+                           _restriction(q, "wmsstatus.panda.resourcetypes")) for q in queues}
+        try:
+            specs = api.fetch(self.client, self.baseurl, api.SITE_SPECS, api.SITE_SPECS_PARAMS)
+            stats: dict[bool, dict[str, Any] | BackendError] = {}
+            for detailed in {labels is not None or types is not None for _, labels, types in wanted.values()}:
+                path = api.DETAILED_JOB_STATS if detailed else api.JOB_STATS
+                try:
+                    stats[detailed] = api.fetch(self.client, self.baseurl, path)
+                except BackendError as exc:
+                    stats[detailed] = exc
+        finally:
+            self.client.close()
+        results: dict[str, WMSCounts | Exception] = {}
+        for name, (site, labels, types) in wanted.items():
+            source = stats[labels is not None or types is not None]
+            if isinstance(source, Exception):
+                results[name] = source
+                continue
+            try:
+                results[name] = self._counts(site, specs, source, labels, types)
+            except BackendError as exc:
+                results[name] = exc
+        return results
+
+    def _counts(self, site: str, specs: Mapping[str, Any], stats: Mapping[str, Any],
+                labels: frozenset[str] | None, types: frozenset[str] | None) -> WMSCounts:
+        from apfctl_panda.counts import BadCounts, detailed_site_counts, site_counts, zero_counts
+
+        if site not in specs and site not in stats:
+            raise BackendError(f"unknown PanDA site {site!r}: not in the site specs nor the job statistics "
+                               f"of {self.baseurl} (check wmsqueue)")
+        try:
+            if site not in stats:
+                counts = zero_counts()   # known site, no active job
+            elif labels is None and types is None:
+                counts = site_counts(stats[site], site)
+            else:
+                counts = detailed_site_counts(stats[site], site, labels, types)
+        except BadCounts as exc:
+            raise BackendError(f"PanDA statistics of {self.baseurl} are malformed: {exc}") from None
+        status = None
+        spec = specs.get(site)
+        if spec is not None:
+            if not isinstance(spec, Mapping):
+                raise BackendError(f"PanDA site specs of {site!r} are not an object")
+            status = spec.get("status")
+            if status is not None and (not isinstance(status, str) or not _STATUS_WORD.match(status)):
+                raise BackendError(f"PanDA site {site!r} has a malformed status {status!r}")
+        result: WMSCounts = {"queue": site, **counts, "status": status}  # type: ignore[typeddict-item]
+        return result
