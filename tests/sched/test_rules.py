@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sched_helpers import context, failed, parse_message, record, rule
+from sched_helpers import context, failed, parse_message, record, rule, section
 
+from apfctl import plugins
 from apfctl.errors import ConfigError
 
 NO_BATCH = record(batch=failed("batch"))
@@ -241,10 +242,6 @@ def test_max_per_factory_without_total_refuses_new_pilots() -> None:
 
 
 def test_throttle_asks_for_its_history_window() -> None:
-    from apfctl import plugins
-
-    from sched_helpers import section
-
     throttle = plugins.find("sched", "Throttle")
     assert throttle.history_window(section("Q", {})) == (3600, 10)
     assert throttle.history_window(section("Q", {"sched.throttle.interval": 600, "sched.throttle.maxtime": 60})) == (

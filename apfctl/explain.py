@@ -1,0 +1,100 @@
+"""``apfctl decide --explain``: each queue's decision chain as a table people can read.
+
+Everything shown comes from the record: the trace steps (rule, in, out) and the
+``key=value`` pairs of each step's APF message, which are the inputs the rule looked at.
+A ``comment`` (and a ``reason``) says why a rule did what it did. The rule that last
+lowered the number is named as what limited the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_RESULT_KEYS = frozenset({"in", "ret", "out"})
+_WHY_KEYS = ("comment", "reason")
+
+
+def parse_message(msg: str) -> tuple[str, dict[str, str]]:
+    """``Name:k=v,k2=v2`` -> (``Name``, {k: v}); a part without ``=`` is kept as a comment."""
+    name, _, rest = msg.partition(":")
+    pairs: dict[str, str] = {}
+    for part in rest.split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            pairs[key.strip()] = value.strip()
+        elif part.strip():
+            pairs.setdefault("comment", part.strip())
+    return name.strip(), pairs
+
+
+def _effect(step: Mapping[str, Any], pairs: Mapping[str, str]) -> str:
+    before, after = step.get("in", 0), step.get("out", 0)
+    if after < before:
+        change = f"lowered by {before - after}"
+    elif after > before:
+        change = f"raised by {after - before}"
+    else:
+        change = "unchanged"
+    why = "; ".join(pairs[key] for key in _WHY_KEYS if pairs.get(key))
+    if step.get("error"):
+        change = "FAILED"
+    return f"{change} ({why})" if why else change
+
+
+def _inputs(pairs: Mapping[str, str]) -> str:
+    return " ".join(f"{key}={value}" for key, value in pairs.items()
+                    if key not in _RESULT_KEYS and key not in _WHY_KEYS)
+
+
+def _status_line(record: Mapping[str, Any]) -> str:
+    parts = []
+    wms = record.get("wms")
+    if isinstance(wms, Mapping):
+        if wms.get("ok"):
+            parts.append(f"wms ready={wms.get('ready')} status={wms.get('status')}")
+        else:
+            parts.append(f"wms FAILED ({wms.get('error')})")
+    batch = record.get("batch")
+    if isinstance(batch, Mapping):
+        if batch.get("ok"):
+            parts.append(" ".join(f"{key}={batch.get(key)}" for key in ("pending", "held", "running", "exiting",
+                                                                          "done_1h", "fault_1h")))
+        else:
+            parts.append(f"batch FAILED ({batch.get('error')})")
+    return "  ".join(parts) or "no status"
+
+
+def _limiter(trace: list[Mapping[str, Any]]) -> str | None:
+    for step in reversed(trace):
+        if step.get("out", 0) < step.get("in", 0):
+            return str(step.get("rule"))
+    return None
+
+
+def render_queue(record: Mapping[str, Any]) -> str:
+    """One queue's header lines and its chain table."""
+    from tabulate import tabulate
+
+    head = f"{record.get('queue')}  cycle {record.get('cycle')}\n  status: {_status_line(record)}"
+    decision = record.get("decision")
+    if not isinstance(decision, Mapping):
+        return f"{head}\n  not decided (no decision section)"
+    trace = list(decision.get("trace") or [])
+    pilots = decision.get("pilots", 0)
+    verdict = f"submit {pilots}" if pilots > 0 else f"retire {-pilots}" if pilots < 0 else "nothing to do"
+    limiter = _limiter(trace)
+    summary = f"  decision: {verdict}" + (f" (limited by {limiter})" if limiter else "")
+    rows = []
+    for step in trace:
+        _, pairs = parse_message(str(step.get("msg") or ""))
+        rows.append([step.get("rule"), step.get("in"), step.get("out"), _effect(step, pairs), _inputs(pairs)])
+    table = tabulate(rows, headers=["rule", "in", "out", "effect (why)", "inputs"], tablefmt="simple",
+                     disable_numparse=True, colalign=("left", "right", "right", "left", "left"))
+    return f"{head}\n{summary}\n\n{table}"
+
+
+def render_explain(records: Iterable[Mapping[str, Any]]) -> str:
+    """Every record's decision, one block per queue, in input order."""
+    blocks = [render_queue(record) for record in records]
+    return "\n\n".join(blocks) if blocks else "no records"
