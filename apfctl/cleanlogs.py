@@ -1,0 +1,60 @@
+"""Removal of old pilot log folders: ``baseLogDir/YYYY-MM-DD/<queue>/`` (APF's CleanLogs).
+
+A queue's folder is kept for its ``cleanlogs.keepdays``, else the factory's. APF looked
+queue folders up by the raw section name while they are named after the sanitised one
+(``/`` and ``:`` become ``_``), and a queue without the key was never cleaned; here folders
+are matched by the sanitised name and fall back to the factory's value. Symbolic links are
+never followed, and nothing outside ``baseLogDir`` is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_DATE_DIR = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def folder_name(queue: str) -> str:
+    """The folder a queue's logs go to (as :meth:`FactoryContext.queue_log_dir` names it)."""
+    return re.sub(r"[/:]", "_", queue)
+
+
+def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | None],
+               today: _dt.date | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+    """Remove queue log folders older than their keepdays; one dict per folder removed.
+
+    ``queue_days`` maps queue names to their own ``cleanlogs.keepdays`` (None: the default).
+    A date folder left empty is removed too.
+    """
+    today = today or _dt.datetime.now(_dt.UTC).date()
+    days_by_folder = {folder_name(name): days for name, days in queue_days.items() if days is not None}
+    actions: list[dict[str, Any]] = []
+    if not base.is_dir():
+        return actions
+    for date_dir in sorted(base.iterdir()):
+        match = _DATE_DIR.match(date_dir.name)
+        if not match or date_dir.is_symlink() or not date_dir.is_dir():
+            continue
+        try:
+            day = _dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            continue
+        age = (today - day).days
+        for queue_dir in sorted(date_dir.iterdir()):
+            if queue_dir.is_symlink() or not queue_dir.is_dir():
+                continue
+            keep = days_by_folder.get(queue_dir.name, default_days)
+            if age <= keep:
+                continue
+            actions.append({"action": "remove_logs", "queue": queue_dir.name, "path": str(queue_dir),
+                            "age_days": age, "keepdays": keep, "dry_run": dry_run})
+            if not dry_run:
+                shutil.rmtree(queue_dir, ignore_errors=True)
+        if not dry_run and not any(date_dir.iterdir()):
+            date_dir.rmdir()
+    return actions

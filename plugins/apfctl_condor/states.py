@@ -1,0 +1,100 @@
+"""Pilot states from HTCondor job ads, split by queue (DESIGN.md's state table).
+
+Pure functions over anything with a ``get`` (``classad2.ClassAd`` or a dict), so the
+aggregation is measured apart from the schedd (``benchmarks/bench_condor.py``). Only the
+attributes in :data:`QUEUE_ATTRS` and :data:`HISTORY_ATTRS` are read: they are the
+projections the status query asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from apfctl.interfaces import BatchCounts, Finished, Outcome
+
+QUEUE_KEY = "MATCH_APF_QUEUE"
+FACTORY_ATTR = "ApfctlFactory"
+CYCLE_ATTR = "ApfctlCycle"
+# Removals by the factory itself carry this reason prefix; they count as neither done nor fault.
+REMOVE_REASON_PREFIX = "apfctl"
+
+PENDING, RUNNING, REMOVED, COMPLETED, HELD, EXITING = 1, 2, 3, 4, 5, 6
+UNEXPANDED = 0
+
+QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason",
+               "ClusterId", "ProcId", "EnteredCurrentStatus", "RemoteWallClockTime", "ExitCode", "RemoveReason")
+HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "ClusterId", "ProcId", "EnteredCurrentStatus", "CompletionDate",
+                 "RemoteWallClockTime", "ExitCode", "RemoveReason")
+
+
+def outcome(ad: Any) -> Outcome:
+    """done (exit code 0), removed (by the factory itself) or fault (anything else)."""
+    if ad.get("JobStatus") == REMOVED:
+        reason = ad.get("RemoveReason")
+        if isinstance(reason, str) and reason.startswith(REMOVE_REASON_PREFIX):
+            return "removed"
+        return "fault"
+    return "done" if ad.get("ExitCode") == 0 else "fault"
+
+
+def finished(ad: Any) -> Finished:
+    end = ad.get("CompletionDate") or ad.get("EnteredCurrentStatus") or 0
+    wall = ad.get("RemoteWallClockTime") or 0
+    return Finished(end=float(end), walltime=float(wall), outcome=outcome(ad))
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any], queues: Collection[str],
+              since: float) -> dict[str, BatchCounts]:
+    """Counts per queue name in ``queues``; ads of other queues are ignored.
+
+    Jobs that ended but still sit in the queue (removed or completed, not yet moved to the
+    history) count as finished, and a job seen in both is counted once.
+    """
+    counts = {name: BatchCounts() for name in queues}
+    holds: dict[str, dict[tuple[int | None, int | None], list[Any]]] = {}
+    ended: dict[str, dict[tuple[Any, Any], Any]] = {}
+    for ad in queue_ads:
+        queue = ad.get(QUEUE_KEY)
+        batch = counts.get(queue)  # type: ignore[arg-type]
+        if batch is None:
+            continue
+        status = ad.get("JobStatus")
+        if status in (PENDING, UNEXPANDED):
+            batch.pending += 1
+        elif status == RUNNING:
+            batch.running += 1
+        elif status == HELD:
+            batch.held += 1
+            key = (_number(ad.get("HoldReasonCode")), _number(ad.get("HoldReasonSubCode")))
+            seen = holds.setdefault(queue, {}).get(key)
+            if seen is None:
+                holds[queue][key] = [1, ad.get("HoldReason")]
+            else:
+                seen[0] += 1
+        elif status == EXITING:
+            batch.exiting += 1
+        elif status in (REMOVED, COMPLETED) and (ad.get("EnteredCurrentStatus") or 0) >= since:
+            ended.setdefault(queue, {})[(ad.get("ClusterId"), ad.get("ProcId"))] = ad
+    for ad in history_ads:
+        queue = ad.get(QUEUE_KEY)
+        if queue in counts and ad.get("JobStatus") in (REMOVED, COMPLETED):
+            ended.setdefault(queue, {})[(ad.get("ClusterId"), ad.get("ProcId"))] = ad
+    for queue, ads in ended.items():
+        counts[queue].finished = [finished(ad) for ad in ads.values()]
+    for queue, batch in counts.items():
+        batch.extra["held_reasons"] = held_reasons(holds.get(queue, {}))
+    return counts
+
+
+def held_reasons(holds: Mapping[tuple[int | None, int | None], list[Any]]) -> list[dict[str, Any]]:
+    """``[{code, subcode, count, example}]``, most frequent first (like ``condor_q -hold-codes``)."""
+    rows = [{"code": code, "subcode": subcode, "count": count,
+             "example": example if isinstance(example, str) else None}
+            for (code, subcode), (count, example) in holds.items()]
+    rows.sort(key=lambda row: (-row["count"], row["code"] or 0, row["subcode"] or 0))
+    return rows
