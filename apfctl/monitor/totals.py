@@ -3,9 +3,9 @@
 Summing the whole ledger on every scrape would cost more as it grows, and its retention
 would make the sums shrink (which Prometheus reads as counter resets). Instead the counts
 are accumulated in ``<state>/monitor/totals.json``: each update reads only the records
-stored since the last one and counts each (queue, cycle) once. Counting starts when the
-file is created (the OpenMetrics ``_created`` time); an update holds a lock so that two
-writers never lose each other's counts.
+stored since the last one and counts each (queue, cycle) once. Counting starts an hour
+before the file is created (the OpenMetrics ``_created`` time); an update holds a lock so
+that two writers never lose each other's counts.
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def _load(path: Path, now: float) -> Totals:
                       queues={q: {k: int(v) for k, v in c.items()} for q, c in data["queues"].items()},
                       seen={k: float(v) for k, v in data["seen"].items()})
     except FileNotFoundError:
-        return Totals(created=now, watermark=now)
+        return Totals(created=now - OVERLAP, watermark=now)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # unreadable: start again, and say so through a new _created time
-        return Totals(created=now, watermark=now)
+        return Totals(created=now - OVERLAP, watermark=now)
 
 
 def _save(path: Path, totals: Totals) -> None:

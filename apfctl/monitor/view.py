@@ -160,7 +160,7 @@ def activity(history: Iterable[Mapping[str, Any]], now: _dt.datetime) -> dict[st
 # --- building rows --------------------------------------------------------------------------
 def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
     row.cycle = record.get("cycle")
-    row.time = record_time(record)
+    row.time = record_time(record) if row.cycle else None   # live counts alone are not a cycle
     row.age = max(0.0, (now - row.time).total_seconds()) if row.time else None
     batch = record.get("batch")
     if isinstance(batch, Mapping) and batch.get("ok"):
