@@ -85,6 +85,12 @@ class Profile:
         spec = match_key(KIND_KEYS[self.kind], key) or COMMON_KEYS[key]
         return self.section.typed(key, spec)
 
+    def files(self) -> list[str]:
+        """Every file the profile names (proxy, keys, passphrase, token): never to be served."""
+        named = [self.setting(key) for key, spec in KIND_KEYS[self.kind].items()
+                 if spec.type == "path" and key in self.section]
+        return [file for file in named if file]
+
 
 def profile_from_section(section: Section) -> Profile:
     """The profile of one section; ConfigError naming the profile and key when it is unusable."""
