@@ -141,14 +141,17 @@ def credential_file(queue: QueueConfig, factory: FactoryContext) -> tuple[str, s
 
 
 def check_profiles(loaded: Loaded, queue_names: list[str] | None = None) -> list[ConfigError]:
-    """Config-check errors: profiles named by queues that auth.conf lacks or cannot define."""
+    """Config-check errors: profiles named by queues that auth.conf lacks or cannot define.
+
+    Each error is located at the queue's key (its ``section`` is the queue); an auth.conf
+    that cannot be read at all gives one error naming that file.
+    """
     errors: list[ConfigError] = []
     names = queue_names if queue_names is not None else loaded.enabled_queues()
     try:
         auth = load_auth(loaded.factory)
     except ConfigError as exc:
         return [exc]
-    reported: set[str] = set()
     for queue_name in names:
         queue = loaded.queue(queue_name)
         key = profile_key(queue)
@@ -156,9 +159,7 @@ def check_profiles(loaded: Loaded, queue_names: list[str] | None = None) -> list
             if name in auth.profiles:
                 continue
             if name in auth.errors:
-                if name not in reported:
-                    errors.append(auth.errors[name])
-                    reported.add(name)
+                errors.append(queue.error(key, f"profile {name!r} is unusable: {auth.errors[name]}", queue.get(key)))
                 continue
             where = f"in {auth.path}" if auth.path else "because [Factory] authConf is not set"
             errors.append(queue.error(key, f"profile {name!r} is not defined {where}", queue.get(key)))

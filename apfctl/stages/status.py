@@ -148,4 +148,15 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
     for queue in queues:
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = _no_wms(queue)
+    _add_credentials(loaded, queues, records)
     return [records[q.name] for q in queues]
+
+
+def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:
+    """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
+    from apfctl.credentials import credential_status, profile_key
+
+    for queue in queues:
+        batch = records[queue.name].get("batch")
+        if batch is not None and profile_key(queue) is not None:
+            batch["credential"] = credential_status(queue, loaded.context)
