@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import secrets
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -39,7 +39,7 @@ def parse_isotime(text: str) -> _dt.datetime:
 
 def new_cycle_id(when: _dt.datetime | None = None) -> str:
     """One invocation's id, ``20261125T060000Z-3f2a``: sortable, and unique in practice."""
-    return f"{(when or utcnow()):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{(when or utcnow()):%Y%m%dT%H%M%SZ}-{os.urandom(2).hex()}"
 
 
 def new_record(queue: str, cycle: str) -> Record:

@@ -96,7 +96,7 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
                     raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
                                       source=source, line=number, field="queue")
                 report = Report()
-                check_queue(loaded.queues[name], loaded, report)
+                check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
                 if report.errors:
                     raise report.errors[0]
                 checked.add(name)

@@ -98,16 +98,19 @@ def _interpolation(section: Section, report: Report) -> None:
             report.bad_queues.add(section.name)
 
 
-def check_queue(queue: QueueConfig, loaded: Loaded, report: Report) -> dict[str, Key]:
-    """Check one queue; return the factory keys its plugins declare."""
+def check_queue(queue: QueueConfig, loaded: Loaded, report: Report,
+                kinds: tuple[str, ...] | None = None) -> dict[str, Key]:
+    """Check one queue; return the factory keys its plugins declare.
+
+    ``kinds`` limits the check to the plugins a stage uses (decide: ``("sched",)``); unknown
+    keys are then not reported, since the other plugins' keys are not known.
+    """
     _interpolation(queue, report)
-    declared = dict(QUEUE_KEYS)
+    declared = dict(QUEUE_KEYS) if kinds is None else {"schedplugin": QUEUE_KEYS["schedplugin"]}
     factory_keys: dict[str, Key] = {}
-    for key in ("batchstatusplugin", "batchsubmitplugin", "schedplugin"):
-        if queue.getstr(key) is None:
-            report.errors.append(queue.error(key, "required key is missing"))
-            report.bad_queues.add(queue.name)
     for kind, name, key in queue_plugins(queue):
+        if kinds is not None and kind not in kinds:
+            continue
         try:
             plugin = plugins.find(kind, name)
         except PluginError as exc:
@@ -129,8 +132,19 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report) -> dict[str,
                                              queue.get(located) if located else None))
             report.bad_queues.add(queue.name)
     _check_values(queue, declared, report)
-    _unknown_keys(queue, declared, is_legacy_queue_key, report)
+    if kinds is None:
+        _unknown_keys(queue, declared, is_legacy_queue_key, report)
     return factory_keys
+
+
+def _check_profiles(loaded: Loaded, names: list[str], report: Report) -> None:
+    """auth.conf profiles named by queues (``batchsubmit.<plugin>.proxy``) must exist and be usable."""
+    from apfctl.credentials import check_profiles
+
+    for error in check_profiles(loaded, names):
+        report.errors.append(error)
+        if error.section in loaded.queues:
+            report.bad_queues.add(error.section)
 
 
 def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
@@ -142,6 +156,7 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
         factory_declared.update(plugins.find("config", name).FACTORY_KEYS)
     for name in names:
         factory_declared.update(check_queue(loaded.queue(name), loaded, report))
+    _check_profiles(loaded, names, report)
     _interpolation(loaded.factory, report)
     _check_values(loaded.factory, factory_declared, report)
     _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report)
