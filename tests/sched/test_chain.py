@@ -43,6 +43,7 @@ WORKED_QUEUE = """
 
 
 def write_factory(tmp: Path, queues: str, factory_extra: str = "") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "queues.conf").write_text(textwrap.dedent(queues).lstrip())
     (tmp / "wms.json").write_text("{}")
     path = tmp / "apfctl.conf"
