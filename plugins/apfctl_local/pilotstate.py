@@ -51,44 +51,54 @@ def queue_lock(folder: Path) -> Iterator[None]:
         os.close(fd)  # closing the last descriptor releases the lock
 
 
-def read_state(path: Path) -> PilotState | None:
+def _read_small(path: str | Path) -> bytes:
+    """A small file in one system call (no buffered file object: status reads thousands)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 65536)]
+        while len(chunks[-1]) == 65536:
+            chunks.append(os.read(fd, 65536))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_state(path: str | Path) -> PilotState | None:
     """The pilot's state, or None when the file is gone or not a pilot state."""
     try:
-        with open(path, "rb") as handle:
-            data = json.load(handle)
+        data = json.loads(_read_small(path))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def write_state(path: Path, state: PilotState) -> None:
+def write_state(path: str | Path, state: PilotState) -> None:
     """Replace the file in one rename, so a reader sees the old or the new state, never half."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(state, handle, separators=(",", ":"))
     os.replace(tmp, path)
 
 
-def scan(folder: Path) -> Iterator[tuple[Path, PilotState]]:
-    """Every pilot state of one queue folder: one directory scan, one read per pilot."""
+def scan(folder: Path) -> Iterator[tuple[str, PilotState]]:
+    """Every pilot state of one queue folder (path, state): one directory scan, one read per pilot."""
     try:
-        entries = list(os.scandir(folder))
+        names = os.listdir(folder)
     except FileNotFoundError:
         return
-    for entry in entries:
-        name = entry.name
+    base = f"{folder}{os.sep}"
+    for name in names:
         if name.endswith(SUFFIX) and not name.startswith("."):
-            path = Path(entry.path)
-            state = read_state(path)
+            state = read_state(base + name)
             if state is not None:
-                yield path, state
+                yield base + name, state
 
 
 def proc_start_time(pid: int) -> int | None:
     """The process's start time (clock ticks after boot), or None if it is gone or a zombie."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            text = handle.read()
+        text = _read_small(f"/proc/{pid}/stat")
     except OSError:
         return None
     # "pid (comm) state ... starttime": comm may hold spaces and parentheses; split after the last ')'.

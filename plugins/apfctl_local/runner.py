@@ -1,14 +1,15 @@
-"""The runner of one Local pilot: ``python -m apfctl_local.runner <state file>``.
+"""The runners of Local pilots: ``python -m apfctl_local.runner <state file>...``.
 
-It detaches (forks, prints the detached process's pid on stdout for the submitter, and
-starts a new session, so the pilot is neither the factory's child nor in its process group),
-waits until the submitter has recorded it, waits for a free slot of its queue (the pilot is
-*pending* meanwhile), runs the payload with stdin from /dev/null, and records when it started
-and ended and its exit code. Retirement is a SIGTERM to the runner's process group: a pending
-runner stops waiting, a running payload receives the signal too and is killed after a grace
-period if it does not end.
+One invocation serves a whole submission (one interpreter start-up, not one per pilot): it
+forks a runner per state file, prints their pids in order for the submitter, and exits, so
+the runners are neither the factory's children nor in its process group (each starts its
+own session). Each runner waits until the submitter has recorded it, waits for a free slot
+of its queue (the pilot is *pending* meanwhile), runs the payload with stdin from /dev/null,
+and records when it started and ended and its exit code. Retirement is a SIGTERM to the
+runner's process group: a pending runner stops waiting, a running payload receives the
+signal too and is killed after a grace period if it does not end.
 
-Lean on purpose (standard library and :mod:`apfctl_local.pilotstate` only): one runs per pilot.
+Lean on purpose (standard library and :mod:`apfctl_local.pilotstate` only).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 
@@ -56,6 +58,9 @@ class Runner:
         if state is None or state.get("pid") != os.getpid():
             print(f"runner {os.getpid()}: {self.path} does not record this runner; exiting", file=sys.stderr)
             return 1
+        log = os.open(state["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(log, 2)  # from here on, the runner's own complaints go to its pilot's log
+        os.close(log)
         self.grace = int(state.get("grace", self.grace))
         slot = self._wait_for_slot(int(state.get("slots", 1)))
         try:
@@ -128,21 +133,34 @@ class Runner:
         pilotstate.log_event(state["log"], f"ended exit_code={exit_code}{detail}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m apfctl_local.runner <pilot state file>", file=sys.stderr)
-        return 2
-    child = os.fork()
-    if child:
-        os.write(1, b"%d\n" % child)
-        os._exit(0)
-    os.setsid()  # own session and process group: retirement signals the whole group
+def _detach() -> None:
+    """Own session and process group (retirement signals the whole group); no terminal I/O."""
+    os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
-    return Runner(Path(args[0])).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fork one detached runner per state file, print their pids in order, and return."""
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python -m apfctl_local.runner <pilot state file>...", file=sys.stderr)
+        return 2
+    for path in paths:
+        child = os.fork()
+        if child == 0:
+            code = 1
+            try:
+                _detach()
+                code = Runner(Path(path)).run()
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.write(1, b"%d\n" % child)
+    return 0
 
 
 if __name__ == "__main__":

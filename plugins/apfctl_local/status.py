@@ -15,6 +15,7 @@ Files of pilots that ended more than a day ago are removed (their logs stay).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Hashable, Mapping, Sequence
@@ -58,7 +59,7 @@ class LocalBatchStatus(BatchStatusPlugin):
 
     def _count(self, folder: Path, since: float, now: float) -> BatchCounts:
         counts = BatchCounts()
-        lost: list[Path] = []
+        lost: list[str] = []
         for path, state in pilotstate.scan(folder):
             ended = state.get("ended")
             if ended is None:
@@ -71,7 +72,8 @@ class LocalBatchStatus(BatchStatusPlugin):
             elif pilotstate.runner_alive(state):
                 counts.exiting += 1
             elif ended < now - KEEP_ENDED_SECONDS:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
             elif ended >= since:
                 counts.finished.append(self._finished(state))
         for state in self._record_lost(folder, lost, now):
@@ -85,7 +87,7 @@ class LocalBatchStatus(BatchStatusPlugin):
         return Finished(end=state["ended"], walltime=walltime, outcome=outcome(state))  # type: ignore[arg-type]
 
     @staticmethod
-    def _record_lost(folder: Path, paths: list[Path], now: float) -> list[PilotState]:
+    def _record_lost(folder: Path, paths: list[str], now: float) -> list[PilotState]:
         """Mark pilots whose runner died unrecorded as ended (re-checked under the queue lock)."""
         if not paths:
             return []

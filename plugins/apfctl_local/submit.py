@@ -171,36 +171,35 @@ class LocalSubmit(BatchSubmitPlugin):
         return SubmitResult(ids=ids, description=self._describe(ids, log_dir))
 
     def _start(self, planned: list[tuple[int, str]], cycle: str, log_dir: Path, log_url: str | None) -> list[str]:
-        """Spawn every runner, then record each (the runners wait for the lock we hold)."""
-        spawned: list[tuple[int, str, subprocess.Popen[bytes], PilotState]] = []
-        for seq, pilot_id in planned:
-            state = self._new_state(seq, pilot_id, cycle, log_dir, log_url)
-            with open(state["log"], "ab") as log:
-                runner = subprocess.Popen(
-                    [sys.executable, "-m", "apfctl_local.runner", str(pilotstate.state_path(self.folder, pilot_id))],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=log_dir,
-                )
-            spawned.append((seq, pilot_id, runner, state))
+        """Fork every runner in one launcher, then record each (the runners wait for the lock we hold)."""
+        states = [self._new_state(seq, pilot_id, cycle, log_dir, log_url) for seq, pilot_id in planned]
+        paths = [pilotstate.state_path(self.folder, state["id"]) for state in states]
+        launcher_log = log_dir / "runner-launch.log"
+        with open(launcher_log, "ab") as errors:
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", "apfctl_local.runner", *map(str, paths)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, cwd=log_dir,
+            )
+        assert launcher.stdout is not None
+        with launcher.stdout:
+            lines = [launcher.stdout.readline() for _ in states]
+        launcher.wait()
         ids: list[str] = []
-        failures: list[str] = []
-        for _seq, pilot_id, runner, state in spawned:
-            assert runner.stdout is not None
-            line = runner.stdout.readline()
-            runner.stdout.close()
-            runner.wait()
+        for state, path, line in zip(states, paths, lines, strict=True):
             pid = int(line) if line.strip().isdigit() else None
             start = pilotstate.proc_start_time(pid) if pid else None
             if pid is None or start is None:
-                failures.append(f"{pilot_id}: the runner did not start (see {state['log']})")
                 continue
             state.update(pid=pid, pid_start=start)
-            pilotstate.write_state(pilotstate.state_path(self.folder, pilot_id), state)
+            pilotstate.write_state(path, state)
             pilotstate.log_event(state["log"], f"submitted queue={self.queue.name} cycle={cycle} runner pid={pid}")
-            ids.append(pilot_id)
-        if failures and not ids:
-            raise BackendError(f"Local: no pilot started for {self.queue.name}: {'; '.join(failures)}")
-        for failure in failures:
-            log.warning("Local: queue %s: %s", self.queue.name, failure)
+            ids.append(state["id"])
+        if len(ids) < len(states):
+            problem = (f"{len(states) - len(ids)} of {len(states)} runner(s) did not start "
+                       f"(launcher exit {launcher.returncode}; see {launcher_log})")
+            if not ids:
+                raise BackendError(f"Local: no pilot started for {self.queue.name}: {problem}")
+            log.warning("Local: queue %s: %s", self.queue.name, problem)
         return ids
 
     def _new_state(self, seq: int, pilot_id: str, cycle: str, log_dir: Path, log_url: str | None) -> PilotState:
@@ -236,17 +235,17 @@ class LocalSubmit(BatchSubmitPlugin):
                     os.killpg(state["pid"], signal.SIGTERM)
         return SubmitResult(ids=ids, description=description)
 
-    def _victims(self, n: int) -> list[tuple[Path, PilotState]]:
+    def _victims(self, n: int) -> list[tuple[str, PilotState]]:
         """Live pilots to retire: pending first, then running unless peaceful; killorder within each."""
-        pending: list[tuple[Path, PilotState]] = []
-        running: list[tuple[Path, PilotState]] = []
+        pending: list[tuple[str, PilotState]] = []
+        running: list[tuple[str, PilotState]] = []
         for path, state in pilotstate.scan(self.folder):
             if state.get("ended") is not None or state.get("removed") or not pilotstate.runner_alive(state):
                 continue
             (pending if state.get("started") is None else running).append((path, state))
         newest_first = self.killorder == "newest"
 
-        def order(item: tuple[Path, PilotState]) -> Any:
+        def order(item: tuple[str, PilotState]) -> Any:
             return (item[1].get("submitted", 0), item[1].get("seq", 0))
 
         pending.sort(key=order, reverse=newest_first)
