@@ -1,0 +1,110 @@
+"""The ``Slurm`` batch status plugin: every queue of a cluster from one ``squeue`` call.
+
+Queues share an instance when they address the same cluster through the same commands and
+read history the same way (:meth:`SlurmBatchStatus.endpoint`). ``query`` makes one ``squeue``
+call (the factory user's jobs, array tasks one per line, ended ones included) and one history
+read, and sorts the pilots into queues by the stamps in their job names, keeping only this
+factory's. Pilots that ended come from ``squeue`` (within MinJobAge) merged with ``sacct`` or
+the job-completion log (``batchstatus.slurm.history``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from apfctl.config.keys import Key
+from apfctl.config.model import QueueConfig
+from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished
+from apfctl_slurm import commands as slurm_commands
+from apfctl_slurm import history, journal
+from apfctl_slurm.commands import SlurmCommands
+from apfctl_slurm.jobs import Job, squeue
+
+DEFAULT_JOBCOMP = "/var/log/slurm/jobcomp.log"
+
+KEYS: dict[str, Key] = {
+    **slurm_commands.KEYS,
+    "batchstatus.slurm.history": Key(
+        "str", "auto", choices=history.MODES,
+        doc="where pilots that ended come from: sacct, jobcomp (the completion log), squeue (MinJobAge "
+            "only), or auto (sacct, else the completion log if readable, else squeue)"),
+    "batchstatus.slurm.jobcomp": Key("path", DEFAULT_JOBCOMP,
+                                     doc="the job-completion log (JobCompLoc of jobcomp/filetxt)"),
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    commands: SlurmCommands
+    history: str
+    jobcomp: str
+
+    @classmethod
+    def from_queue(cls, queue: QueueConfig) -> Endpoint:
+        return cls(SlurmCommands.from_queue(queue),
+                   queue.typed("batchstatus.slurm.history", KEYS["batchstatus.slurm.history"]).lower(),
+                   queue.typed("batchstatus.slurm.jobcomp", KEYS["batchstatus.slurm.jobcomp"]))
+
+    def ended_jobs(self, since: float) -> list[Job]:
+        return history.ended_jobs(self.commands, self.history, Path(self.jobcomp), since)
+
+
+def _outcome(job: Job, retired: set[str]) -> str:
+    category = job.category
+    if category == "done":
+        return "done"
+    if job.state.startswith("CANCELLED") and job.id in retired:
+        return "removed"
+    return "fault"
+
+
+class SlurmBatchStatus(BatchStatusPlugin):
+    """Pilot states of every queue on one Slurm cluster."""
+
+    KEYS = KEYS
+
+    @classmethod
+    def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
+        return slurm_commands.check_paths(queue)
+
+    @classmethod
+    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
+        return Endpoint.from_queue(queue)
+
+    def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
+        super().__init__(endpoint, factory)
+        assert isinstance(endpoint, Endpoint)
+        self.where = endpoint
+
+    def query(self, queues: Sequence[QueueConfig], since: float) -> Mapping[str, BatchCounts | Exception]:
+        jobs = squeue(self.where.commands)
+        ended = self.where.ended_jobs(since)
+        retired = journal.retired_ids(journal.journal_path(self.factory.state_dir, self.where.commands.cluster))
+        factory_id = self.factory.factory_id
+        counts = {queue.name: BatchCounts() for queue in queues}
+        finished: dict[str, dict[str, Job]] = {name: {} for name in counts}
+        holds: dict[str, Counter[str]] = {name: Counter() for name in counts}
+        for job in ended:
+            if job.tag.factory == factory_id and job.tag.queue in counts:
+                finished[job.tag.queue][job.id] = job
+        for job in jobs:
+            if job.tag.factory != factory_id or job.tag.queue not in counts:
+                continue
+            batch = counts[job.tag.queue]
+            category = job.category
+            if category in ("done", "fault"):
+                finished[job.tag.queue][job.id] = job
+            elif category == "held":
+                batch.held += 1
+                holds[job.tag.queue][job.reason or job.state] += 1
+            else:
+                setattr(batch, category, getattr(batch, category) + 1)
+        for name, batch in counts.items():
+            batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired))  # type: ignore[arg-type]
+                              for job in finished[name].values() if job.end is not None and job.end >= since]
+            batch.extra["held_reasons"] = [{"code": None, "subcode": None, "count": count, "example": reason}
+                                           for reason, count in holds[name].most_common()]
+        return counts

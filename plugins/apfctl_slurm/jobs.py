@@ -1,0 +1,110 @@
+"""Slurm jobs as apfctl sees them: the pilot states of DESIGN.md's table, and one ``squeue``.
+
+``squeue --json`` would be the obvious source, but in Slurm 22.05 it ignores every filter
+(it returns every job of every user) and costs ~110 keys per job. ``squeue -o`` honours
+``--me`` and ``-r`` (one line per array task) and prints only the seven fields used here;
+the job name comes last so that nothing in it can shift the other fields.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from apfctl_slurm.commands import SlurmCommands
+from apfctl_slurm.tags import Tag, parse_job_name
+
+PENDING = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "RESIZING", "POWER_UP_NODE"})
+HELD = frozenset({"SUSPENDED", "STOPPED", "REQUEUE_HOLD", "SPECIAL_EXIT"})
+RUNNING = frozenset({"RUNNING", "SIGNALING"})
+EXITING = frozenset({"COMPLETING", "STAGE_OUT"})
+DONE = frozenset({"COMPLETED"})
+FAULT = frozenset({"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
+                   "PREEMPTED", "DEADLINE", "REVOKED"})
+FINISHED = DONE | FAULT
+ACTIVE = "PENDING,CONFIGURING,RUNNING,SUSPENDED,COMPLETING,REQUEUE_HOLD,SPECIAL_EXIT"  # squeue -t
+
+# pending reasons that mean someone holds the job: it will not start by itself
+HOLD_REASONS = ("JobHeldUser", "JobHeldAdmin")
+
+_NO_TIME = frozenset({"", "N/A", "NONE", "None", "Unknown", "UNLIMITED", "INVALID"})
+SQUEUE_FORMAT = "%i|%T|%r|%V|%S|%e|%j"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One pilot: ``id`` as Slurm writes array tasks (``1234_5``), its stamps and its times."""
+
+    id: str
+    tag: Tag
+    state: str
+    reason: str = ""
+    submit: float | None = None
+    start: float | None = None
+    end: float | None = None
+
+    @property
+    def category(self) -> str:
+        """pending, held, running, exiting, done or fault (DESIGN.md's pilot states)."""
+        return categorize(self.state, self.reason)
+
+    @property
+    def walltime(self) -> float:
+        if self.start is None or self.end is None:
+            return 0.0
+        return max(0.0, self.end - self.start)
+
+
+def categorize(state: str, reason: str = "") -> str:
+    word = state.split()[0] if state else ""   # sacct says "CANCELLED by 0"
+    if word in PENDING:
+        return "held" if reason.startswith(HOLD_REASONS) else "pending"
+    if word in RUNNING:
+        return "running"
+    if word in EXITING:
+        return "exiting"
+    if word in DONE:
+        return "done"
+    if word in FAULT:
+        return "fault"
+    if word in HELD:
+        return "held"
+    return "pending"   # a state newer than this table: count the pilot, never lose it
+
+
+@lru_cache(maxsize=8192)
+def parse_time(text: str) -> float | None:
+    """Slurm's local ``2026-11-25T06:00:01`` as epoch seconds; None for its 'no time' words."""
+    text = text.strip()
+    if text in _NO_TIME:
+        return None
+    try:
+        return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+
+
+def parse_squeue(text: str) -> list[Job]:
+    """apfctl's pilots among ``squeue -o SQUEUE_FORMAT`` lines; other jobs are left out."""
+    jobs = []
+    for line in text.splitlines():
+        fields = line.split("|", 6)
+        if len(fields) != 7:
+            continue   # e.g. "CLUSTER: name" above the lines of ``-M``
+        tag = parse_job_name(fields[6])
+        if tag is None:
+            continue
+        job_id, state, reason, submit, start, end, _ = fields
+        jobs.append(Job(job_id, tag, state, reason, parse_time(submit), parse_time(start), parse_time(end)))
+    return jobs
+
+
+def squeue(commands: SlurmCommands, states: str = "all") -> list[Job]:
+    """The factory user's pilots in one ``squeue`` call (``all`` includes jobs that ended
+    within MinJobAge); BackendError with Slurm's message if it fails."""
+    result = commands.run("squeue", "--me", "--noheader", "--array", f"--states={states}",
+                          "--format", SQUEUE_FORMAT)
+    if result.returncode != 0:
+        raise commands.fail("squeue", result)
+    return parse_squeue(result.stdout)

@@ -1,0 +1,42 @@
+"""The stamps on every pilot: factory id, queue and cycle, in the job name and the comment.
+
+The job name is what apfctl reads back, because it is the one field that ``squeue``,
+``sacct`` and the job-completion log all carry (the completion log has no comment, and
+``sacct`` stores the comment only when the job ends). The comment carries the same stamps in
+APF's words (``APF_QUEUE=...``) for operators and site tools.
+
+Each part is percent-encoded, so queue names with ``:``, spaces or ``%`` survive, and the
+name has no whitespace (the completion log is ``key=value`` separated by spaces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+PREFIX = "apf"
+
+
+def _enc(text: str) -> str:
+    return quote(text, safe="")
+
+
+@dataclass(frozen=True)
+class Tag:
+    factory: str
+    queue: str
+    cycle: str
+
+    def job_name(self) -> str:
+        return f"{PREFIX}:{_enc(self.factory)}:{_enc(self.queue)}:{_enc(self.cycle)}"
+
+    def comment(self) -> str:
+        return f"APF_QUEUE={_enc(self.queue)},APF_FID={_enc(self.factory)},APF_CID={_enc(self.cycle)}"
+
+
+def parse_job_name(name: str) -> Tag | None:
+    """The stamps of an apfctl pilot's job name; None for any other job."""
+    parts = name.split(":")
+    if len(parts) != 4 or parts[0] != PREFIX:
+        return None
+    return Tag(unquote(parts[1]), unquote(parts[2]), unquote(parts[3]))
