@@ -20,7 +20,7 @@ IGNORED_FLAVOURS = frozenset({"lcg-ce"})  # APF ignored these without a word
 HTCONDOR_CE_PORT = 9619
 # APF's Agis plugin set this on every HTCondor-CE queue: a pilot running for a week is removed.
 CE_PERIODIC_REMOVE = "periodic_remove = (JobStatus == 2 && (CurrentTime - EnteredCurrentStatus) > 604800)"
-ARC_RUNTIME = "(runtimeenvironment = APPS/HEP/ATLAS-SITE-LCG)(runtimeenvironment = ENV/PROXY)"
+ARC_RUNTIME = "APPS/HEP/ATLAS-SITE-LCG,ENV/PROXY"   # APF's runtime environments
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,19 @@ def _htcondor_ce(pq: PandaQueue, ce: CE) -> dict[str, str]:
 
 
 def _arc_ce(pq: PandaQueue, ce: CE) -> dict[str, str]:
+    """APF's ARC RSL, in the parts the CondorARC plugin maps to ARC's REST interface.
+
+    APF's ``(walltime)``/``(cputime)`` have no such equivalent and are left out.
+    """
     prefix = "batchsubmit.condorarc"
     cores = pq.corecount
-    rsl = f"{ARC_RUNTIME}(count = {cores})(countpernode = {cores})"
+    values = {f"{prefix}.gridresource": ce.host, f"{prefix}.arc_rte": ARC_RUNTIME,
+              f"{prefix}.nordugridrsl.count": str(cores),
+              f"{prefix}.nordugridrsl.addenv.RUCIO_ACCOUNT": "pilot"}
     if pq.memory:
-        rsl += f"(memory = {pq.memory // cores})"
-    if pq.maxtime:
-        rsl += f"(walltime = {pq.maxtime})(cputime = {pq.maxtime * cores})"
-    values = {f"{prefix}.gridresource": ce.host, "nordugridrsl.nordugridrsladd": rsl,
-              "nordugridrsl.addenv.RUCIO_ACCOUNT": "pilot"}
+        values[f"{prefix}.nordugridrsl.memory"] = str(pq.memory // cores)   # per core, as APF's RSL
     if ce.queue_name:
-        values["nordugridrsl.queue"] = ce.queue_name
+        values[f"{prefix}.nordugridrsl.queue"] = ce.queue_name
         values[f"{prefix}.condor_attributes.+remote_queue"] = f'"{ce.queue_name}"'
     return values
 
