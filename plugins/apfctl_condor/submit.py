@@ -35,7 +35,8 @@ log = logging.getLogger("apfctl.condor")
 
 STATUS_PREFIX = "batchstatus.condor"
 _ENV_WORD = re.compile(r"^[^\s\"']+$")
-_ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$|^[A-Za-z_][A-Za-z0-9_]*='[^']*'$")
+_ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\s\"']*$|^[A-Za-z_][A-Za-z0-9_]*='[^'\"]*'$")
+_ENV_TOKEN = re.compile(r"(?:[^\s']|'[^']*')+")
 _CYCLE_TIME = re.compile(r"^(\d{8}T\d{6}Z)")
 
 BASE_KEYS: dict[str, Key] = {
@@ -230,11 +231,14 @@ class CondorBase(BatchSubmitPlugin):
             words.append(f"FACTORYUSER={user}")
         environ = self.value("environ")
         if environ:
-            for item in environ.split():
+            items = _ENV_TOKEN.findall(environ)
+            if _ENV_TOKEN.sub("", environ).strip():
+                raise self.fail(self.key("environ"), "unbalanced single quote", environ)
+            for item in items:
                 if not _ENV_ITEM.match(item):
                     raise self.fail(self.key("environ"), f"item {item!r} is not VAR=value (no double quotes)",
                                     environ)
-            words.extend(environ.split())
+            words.extend(items)
         return words
 
     def monitor_url(self) -> str | None:

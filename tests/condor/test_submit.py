@@ -1,0 +1,198 @@
+"""Submit plugins: APF's description in APF's order, stamps, credentials, one submit call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from condor_helpers import loaded, queue_section, submit_plugin
+
+CYCLE = "20261125T060000Z-3f2a"
+
+
+def day() -> str:
+    return f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}"
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def commands(text: str) -> list[str]:
+    return [line.split(" = ", 1)[0] for line in lines(text)]
+
+
+def test_condor_local_description_is_apfs_in_apfs_order(tmp_path):
+    proxy = tmp_path / "proxy.pem"
+    proxy.write_text("x")
+    (tmp_path / "monitor.conf").write_text("[apfmon-lancs]\nmonitorURL = http://apfmon.example.org/api\n")
+    ld = loaded(tmp_path, queue_section("BNL/1", body=f"""
+        monitorsection = apfmon-lancs
+        batchsubmit.condorlocal.proxyfile = {proxy}
+        batchsubmit.condorlocal.environ = A=1 B='x y'
+        batchsubmit.condorlocal.condor_attributes = request_memory = 2000, +Note = "a\\,b"
+        batchsubmit.condorlocal.condor_attributes.periodic_remove = JobStatus == 5
+        """), extra=f"monitorConf = {tmp_path / 'monitor.conf'}")
+    url = f"http://factory.example.org:25880/{day()}/BNL_1"
+    text = submit_plugin(ld, "BNL/1").submit(5, CYCLE, dry_run=True).description
+    assert text == "\n".join([
+        "universe = vanilla",
+        "should_transfer_files = IF_NEEDED",
+        '+TransferOutput = ""',
+        f"x509userproxy = {proxy}",
+        f"Dir = {tmp_path}/logs/{day()}/BNL_1/",
+        "notify_user = admin@example.org",
+        '+MATCH_APF_QUEUE = "BNL/1"',
+        '+FACTORY_JOBID = "$ENV(HOSTNAME)#$(Cluster).$(Process)"',
+        '+APF_QUEUE = "BNL/1"',
+        f'+APF_LOGURL = "{url}/$(Cluster).$(Process).log"',
+        f'+APF_OUTURL = "{url}/$(Cluster).$(Process).out"',
+        f'+APF_ERRURL = "{url}/$(Cluster).$(Process).err"',
+        '+ApfctlFactory = "test-factory"',
+        f'+ApfctlCycle = "{CYCLE}"',
+        f'environment = "PANDA_JSID=test-factory GTAG={url}/$(Cluster).$(Process).out APFCID=$(Cluster).$(Process) '
+        "APFFID=test-factory FACTORY_JOBID=$ENV(HOSTNAME)#$(Cluster).$(Process) "
+        "APFMON=http://apfmon.example.org/api FACTORYQUEUE=BNL/1 FACTORYUSER=apf A=1 B='x y'\"",
+        "executable = /usr/bin/runpilot.sh",
+        "arguments = -q BNL/1 -s SITE",
+        "output = $(Dir)/$(Cluster).$(Process).out",
+        "error = $(Dir)/$(Cluster).$(Process).err",
+        "log = $(Dir)/$(Cluster).$(Process).log",
+        "stream_output = False",
+        "stream_error = False",
+        "notification = Error",
+        "transfer_executable = True",
+        "request_memory = 2000",
+        '+Note = "a,b"',
+        "periodic_remove = JobStatus == 5",
+        "queue 5",
+        ""])
+
+
+def test_submit_is_one_call_with_count_and_returns_cluster_proc_ids(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("BNL"))
+    plugin = submit_plugin(ld, "BNL")
+    result = plugin.submit(3, CYCLE)
+    assert result.ids == ["1.0", "1.1", "1.2"]
+    schedd = pool.schedd()
+    assert schedd.calls == ["submit"]
+    ad = schedd.jobs[(1, 1)]
+    assert (ad["MATCH_APF_QUEUE"], ad["ApfctlFactory"], ad["ApfctlCycle"]) == ("BNL", "test-factory", CYCLE)
+    assert ad["APF_OUTURL"].endswith(f"/{day()}/BNL/1.1.out")
+    assert (tmp_path / "logs" / day() / "BNL").is_dir()   # the pilots' output folder exists
+    assert plugin.find_submitted(CYCLE) == ["1.0", "1.1", "1.2"]
+    assert plugin.find_submitted("20261125T070000Z-beef") == []
+
+
+def test_find_submitted_sees_pilots_of_the_cycle_that_already_left(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("BNL"))
+    plugin = submit_plugin(ld, "BNL")
+    cycle = f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):%Y%m%dT%H%M%SZ}-0001"
+    plugin.submit(2, cycle)
+    pool.schedd().finish("1.0", exit_code=0)
+    assert plugin.find_submitted(cycle) == ["1.0", "1.1"]
+
+
+@pytest.mark.parametrize("plugin, body, expected", [
+    ("CondorOSGCE", "batchsubmit.condorosgce.gridresource = ce01.example.org\n",
+     ["grid_resource = condor ce01.example.org ce01.example.org:9619", '+TransferOutput = ""',
+      "+Nonessential = True", "universe = grid"]),
+    ("CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\nbatchsubmit.condorce.port = 9620\n",
+     ["grid_resource = condor ce01.example.org ce01.example.org:9620", '+TransferOutput = ""',
+      "+Nonessential = True", "universe = grid"]),
+    ("CondorARC", "batchsubmit.condorarc.gridresource = https://arc01.example.org:443/arex\n"
+                  "batchsubmit.condorarc.arc_rte = ENV/PROXY\n",
+     ["grid_resource = arc https://arc01.example.org:443/arex", "arc_rte = ENV/PROXY", "+Nonessential = True",
+      "universe = grid"]),
+    ("CondorBatch", "batchsubmit.condorbatch.batch = slurm\n",
+     ["grid_resource = batch slurm", '+TransferOutput = ""', "universe = grid"]),
+    ("CondorSSH", "batchsubmit.condorssh.batch = pbs\nbatchsubmit.condorssh.host = login.example.org\n"
+                  "batchsubmit.condorssh.user = atlas\n",
+     ["grid_resource = batch pbs atlas@login.example.org", '+TransferOutput = ""', "universe = grid"]),
+    ("CondorGrid", "batchsubmit.condorgrid.gridresource = batch lsf\n",
+     ["grid_resource = batch lsf", "universe = grid"]),
+])
+def test_grid_plugins_put_their_lines_before_the_base_block(tmp_path, plugin, body, expected):
+    ld = loaded(tmp_path, queue_section("Q", plugin, body))
+    text = submit_plugin(ld, "Q").submit(2, CYCLE, dry_run=True).description
+    assert lines(text)[:len(expected)] == expected
+    assert lines(text)[len(expected)].startswith("Dir = ")
+    assert lines(text)[-1] == "queue 2"
+
+
+def test_nordugrid_rsl_is_mapped_to_arc_and_addenv_joins_the_environment(tmp_path):
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl = (queue=grid)(memory=2000)
+        batchsubmit.condornordugrid.nordugridrsl.runtimeenvironment = APPS/HEP/ATLAS
+        batchsubmit.condornordugrid.nordugridrsl.addenv.RUCIO_ACCOUNT = pilot
+        """))
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert "grid_resource = arc arc01.example.org" in lines(text)
+    assert "arc_resources = <QueueName>grid</QueueName>" in lines(text)
+    assert "request_memory = 2000" in lines(text)
+    assert "arc_rte = APPS/HEP/ATLAS" in lines(text)
+    assert "RUCIO_ACCOUNT=pilot\"" in text
+
+
+def test_unmappable_rsl_is_an_error_naming_the_key(tmp_path):
+    from apfctl.config.validate import check
+
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl.cputime = 600
+        """))
+    errors = [str(e) for e in check(ld).errors]
+    assert any("nordugridrsl.cputime" in e and "ARC's REST interface" in e for e in errors), errors
+
+
+def test_ec2_lines_come_after_the_base_block(tmp_path):
+    key = tmp_path / "key"
+    key.write_text("k")
+    ld = loaded(tmp_path, queue_section("VM", "CondorEC2", f"""
+        batchsubmit.condorec2.gridresource = https://ec2.us-east-1.amazonaws.com/
+        batchsubmit.condorec2.ami_id = ami-123
+        batchsubmit.condorec2.instance_type = m5.large
+        batchsubmit.condorec2.access_key_id = {key}
+        batchsubmit.condorec2.secret_access_key = {key}
+        batchsubmit.condorec2.spot_price = 0.1
+        """))
+    text = submit_plugin(ld, "VM").submit(1, CYCLE, dry_run=True).description
+    names = commands(text)
+    assert names.index("transfer_executable") < names.index("universe") < names.index("grid_resource")
+    assert "executable = VM" in lines(text)   # APF's override: the VM runs its image
+    assert "ec2_spot_price = 0.100000" in lines(text)
+    assert "ec2_ami_id = ami-123" in lines(text)
+
+
+def test_scitoken_from_the_queue_settings(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("eyJ")
+    ld = loaded(tmp_path, queue_section("Q", "CondorCE", f"""
+        batchsubmit.condorce.gridresource = ce01.example.org
+        batchsubmit.condorce.scitokens_file = {token}
+        """))
+    assert f"scitokens_file = {token}" in lines(submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description)
+
+
+def test_keys_of_apfs_parent_names_are_read(tmp_path):
+    proxy = tmp_path / "proxy"
+    proxy.write_text("x")
+    ld = loaded(tmp_path, queue_section("Q", "CondorOSGCE", f"""
+        batchsubmit.condorosgce.gridresource = ce01.example.org
+        batchsubmit.condorgrid.proxyfile = {proxy}
+        batchsubmit.condorbase.environ = FROM_BASE=1
+        """))
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert f"x509userproxy = {proxy}" in lines(text)
+    assert "FROM_BASE=1" in text
+
+
+def test_submit_failure_is_a_backend_error_and_nothing_is_half_submitted(tmp_path, pool):
+    from apfctl.errors import BackendError
+
+    ld = loaded(tmp_path, queue_section("BNL"))
+    pool.schedd().fail("submit", "unreachable")
+    with pytest.raises(BackendError, match="local schedd: submit failed"):
+        submit_plugin(ld, "BNL").submit(3, CYCLE)
+    assert pool.schedd().jobs == {}
