@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from apfctl_condor.description import Description, UnsafeValue, split_attributes
 from condor_helpers import loaded, queue_section, submit_plugin
 
 from apfctl.config.validate import check
 from apfctl.errors import BackendError
-from apfctl_condor.description import Description, UnsafeValue, split_attributes
 
 CYCLE = "20261125T060000Z-3f2a"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from apfctl_condor.batchstatus import CondorBatchStatus
+from apfctl_condor.schedd import Endpoint
 from condor_helpers import loaded, queue_section
 
 from apfctl.errors import BackendError
-from apfctl_condor.batchstatus import CondorBatchStatus
-from apfctl_condor.schedd import Endpoint
 
 FID = "test-factory"
 
@@ -118,7 +118,7 @@ def test_an_unreachable_schedd_raises_a_one_line_backend_error(tmp_path, pool, k
 def test_a_schedd_name_that_does_not_resolve(tmp_path, pool):
     ld = loaded(tmp_path, queue_section("BNL", body="batchstatus.condor.scheddhost = nowhere.invalid\n"))
     pool.unresolvable.add("nowhere.invalid")
-    with pytest.raises(BackendError, match="nowhere.invalid"):
+    with pytest.raises(BackendError, match=r"nowhere\.invalid"):
         query(ld, ["BNL"])
 
 

@@ -11,7 +11,7 @@ CYCLE = "20261125T060000Z-3f2a"
 
 
 def day() -> str:
-    return f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}"
+    return f"{dt.datetime.now(dt.UTC):%Y-%m-%d}"
 
 
 def lines(text: str) -> list[str]:
@@ -87,7 +87,7 @@ def test_submit_is_one_call_with_count_and_returns_cluster_proc_ids(tmp_path, po
 def test_find_submitted_sees_pilots_of_the_cycle_that_already_left(tmp_path, pool):
     ld = loaded(tmp_path, queue_section("BNL"))
     plugin = submit_plugin(ld, "BNL")
-    cycle = f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):%Y%m%dT%H%M%SZ}-0001"
+    cycle = f"{dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1):%Y%m%dT%H%M%SZ}-0001"
     plugin.submit(2, cycle)
     pool.schedd().finish("1.0", exit_code=0)
     assert plugin.find_submitted(cycle) == ["1.0", "1.1"]
