@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
 
-.PHONY: venv demo test test-fast bench lint completions clean-demo
+.PHONY: venv demo test test-fast bench lint completions clean-demo slurm-up slurm-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,15 @@ demo: venv
 
 ## test: the whole suite (as root, the local Slurm is installed and started first)
 test: venv
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; fi
 	CONDOR_CONFIG=/dev/null $(BIN)/pytest -q
+
+## slurm-up / slurm-down: the project's single-node Slurm on localhost (root; docs/slurm.md)
+slurm-up:
+	bash scripts/slurm-local.sh
+
+slurm-down:
+	bash scripts/slurm-local-stop.sh
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python $$b || exit 1; done
