@@ -1,0 +1,108 @@
+"""The live screen under a real pseudo-terminal: refreshes, quits on q or Ctrl-C, restores the terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+import pytest
+from monitor_helpers import record, write_factory
+
+from apfctl.ledger import Ledger
+
+ENTER_ALT, LEAVE_ALT, SHOW_CURSOR = b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?25h"
+
+
+@pytest.fixture
+def env(tmp_path):
+    config = write_factory(tmp_path / "conf", {"BNL_1": {}, "CERN_1": {}})
+    state = tmp_path / "state"
+    with Ledger(state) as ledger:
+        ledger.store([record("BNL_1", 1, now=dt.datetime.now(dt.UTC))])
+    return {**os.environ, "APFCTL_CONFIG": str(config), "APFCTL_STATE_DIR": str(state), "TERM": "xterm-256color",
+            "COLUMNS": "", "LINES": ""}
+
+
+def spawn(env, *args, rows=30, columns=100):
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal, so Ctrl-C is a real SIGINT
+        env = {k: v for k, v in env.items() if v}
+        os.execve(sys.executable, [sys.executable, "-m", "apfctl", "monitor", *args], env)
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    return pid, master
+
+
+def read_until(master, done, limit=30.0):
+    """Everything the program drew until ``done(output)`` holds (or it exits, or a safety limit)."""
+    output = b""
+    deadline = time.monotonic() + limit
+    while not done(output) and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # the child has gone and closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    return output
+
+
+def finish(pid, master):
+    output = read_until(master, lambda out: False, limit=15.0)
+    _, status = os.waitpid(pid, 0)
+    return output, os.waitstatus_to_exitcode(status)
+
+
+def redraws(output):
+    return output.count(b"q quit")
+
+
+@pytest.mark.parametrize("quit_key", [b"q", b"\x03"], ids=["q", "ctrl-c"])
+def test_live_table_refreshes_then_quits_and_restores_the_terminal(env, quit_key):
+    pid, master = spawn(env, "--interval", "0.5")
+    try:
+        before = termios.tcgetattr(master)
+        shown = read_until(master, lambda out: redraws(out) >= 3)
+        assert ENTER_ALT in shown and redraws(shown) >= 3, shown[-2000:]
+        assert b"BNL_1" in shown and b"CERN_1" in shown and b"q quit" in shown
+        during = termios.tcgetattr(master)
+        assert not during[3] & termios.ICANON            # keys are read without Enter while it runs
+        os.write(master, quit_key)
+        rest, code = finish(pid, master)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        after = termios.tcgetattr(master)
+        os.close(master)
+    assert code == 0
+    assert LEAVE_ALT in rest and SHOW_CURSOR in rest      # back from the alternate screen, cursor visible
+    assert after[3] & termios.ICANON and after[3] & termios.ECHO
+    assert after == before                                # the terminal settings are as they were
+    assert b"Traceback" not in shown + rest
+
+
+def test_live_table_redraws_for_a_narrow_terminal_without_wrapping(env):
+    pid, master = spawn(env, "--interval", "0.5", columns=40)
+    try:
+        shown = read_until(master, lambda out: redraws(out) >= 1 and b"q quit" in out)
+        os.write(master, b"q")
+        finish(pid, master)
+    finally:
+        os.close(master)
+    screen = shown.replace(b"\x1b[H", b"\n")            # each redraw starts at the top left
+    text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode("utf-8", "replace")
+    lines = [line for line in text.replace("\r", "\n").split("\n") if line.strip()]
+    assert lines and all(len(line) <= 40 for line in lines)
+    assert any(line.startswith("BNL_1") for line in lines)
