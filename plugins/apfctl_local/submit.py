@@ -59,8 +59,12 @@ def _keys(name: str) -> dict[str, Key]:
 
 def _environ(queue: QueueConfig, key: str, spec: Key) -> dict[str, str]:
     text = queue.typed(key, spec) or ""
+    try:
+        items = shlex.split(text)
+    except ValueError as exc:
+        raise queue.error(key, str(exc), text) from None
     pairs: dict[str, str] = {}
-    for item in shlex.split(text):
+    for item in items:
         var, sep, value = item.partition("=")
         if not sep or not var:
             raise queue.error(key, f"{item!r} is not VAR=value", text)

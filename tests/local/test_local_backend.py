@@ -268,6 +268,7 @@ def test_a_queue_without_pilots_counts_zero(factory: FactoryContext, make_queue:
     ("batchsubmit__local__overlay__killorder", "random", "must be one of newest, oldest"),
     ("batchsubmit__local__overlay__peaceful", "perhaps", "True or False"),
     ("batchsubmit__local__environ", "NOEQUALS", "is not VAR=value"),
+    ("batchsubmit__local__environ", "A='open", "No closing quotation"),
     ("executable__arguments", "'unclosed", "No closing quotation"),
 ])
 def test_bad_values_are_config_errors_naming_the_key(
