@@ -33,14 +33,15 @@ def loaded(tmp: Path, queues: str, extra: str = "") -> Any:
     return load(str(factory_file(tmp, queues, extra)), str(tmp / "state"))
 
 
-def queue_section(name: str, plugin: str = "CondorLocal", body: str = "") -> str:
+def queue_section(name: str, plugin: str = "CondorLocal", body: str = "", wms: str = "Condor",
+                  sched: str = "Ready") -> str:
     return textwrap.dedent(f"""
         [{name}]
         enabled = True
-        wmsstatusplugin = None
+        wmsstatusplugin = {wms}
         batchstatusplugin = Condor
         batchsubmitplugin = {plugin}
-        schedplugin = Ready
+        schedplugin = {sched}
         executable = /usr/bin/runpilot.sh
         executable.arguments = -q {name} -s SITE
         """) + textwrap.dedent(body)
