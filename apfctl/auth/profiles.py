@@ -151,5 +151,7 @@ def load(path: str | Path | None) -> AuthConfig:
         try:
             profiles[name] = profile_from_section(section)
         except ConfigError as exc:
+            if exc.file is None:   # a missing key has no line: name the file at least
+                exc = ConfigError(exc.message, file=str(file), section=exc.section, key=exc.key, value=exc.value)
             errors[name] = exc
     return AuthConfig(file, profiles, errors)

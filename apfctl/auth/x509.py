@@ -46,13 +46,14 @@ def read_proxy(path: Path, now: _dt.datetime | None = None) -> ProxyInfo:
 
 
 def voms_lifetime(profile: Profile, path: Path) -> float | None:
-    """Seconds left on the proxy's VOMS attributes (voms-proxy-info), None without the tool.
+    """Seconds left on the proxy's VOMS attributes (voms-proxy-info), for profiles with a vorole.
 
-    ``CredentialError`` when the tool runs but the proxy has no VOMS attributes (for a
-    profile with ``x509.vorole``) or the expected VO is missing from them.
+    None for a plain proxy (no ``x509.vorole``) or without the tool. ``CredentialError``
+    when the proxy has no VOMS attributes or the expected VO is missing from them.
     """
+    vorole = profile.setting("x509.vorole")
     command = profile.setting("x509.vomsinfo.command")
-    if shutil.which(command) is None:
+    if not vorole or shutil.which(command) is None:
         return None
     timeout = profile.setting("x509.timeout")
     try:
@@ -63,12 +64,13 @@ def voms_lifetime(profile: Profile, path: Path) -> float | None:
     if result.returncode != 0 or not text or not text[-1].strip().lstrip("-").isdigit():
         raise CredentialError(f"proxy file {path} has no VOMS attributes (voms-proxy-info -actimeleft)")
     left = float(text[-1].strip())
-    vorole = profile.setting("x509.vorole")
-    if vorole:
+    try:
         fqans = run([command, "-dont-verify-ac", "-fqan", "-file", str(path)], timeout=timeout, check=False).stdout
-        wanted = vorole.split(":", 1)[1] if ":" in vorole else f"/{vorole}"
-        if not any(line.strip().startswith(wanted) for line in fqans.splitlines()):
-            raise CredentialError(f"proxy file {path} does not carry {wanted} in its VOMS attributes")
+    except CommandError as exc:
+        raise CredentialError(str(exc)) from None
+    wanted = vorole.split(":", 1)[1] if ":" in vorole else f"/{vorole}"
+    if not any(line.strip().startswith(wanted) for line in fqans.splitlines()):
+        raise CredentialError(f"proxy file {path} does not carry {wanted} in its VOMS attributes")
     return left
 
 
