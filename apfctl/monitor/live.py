@@ -13,6 +13,7 @@ import select
 import signal
 import sys
 import termios
+import threading
 import time
 import tty
 from collections.abc import Callable, Iterator
@@ -57,12 +58,34 @@ def _read_keys(fd: int | None, timeout: float) -> str:
     return os.read(fd, 64).decode("utf-8", "replace") if ready else ""
 
 
+class _Fetch:
+    """One fetch on a daemon thread, so keys are answered while a slow ``--live`` query runs."""
+
+    def __init__(self, fetch: Callable[[], View]) -> None:
+        self.view: View | None = None
+        self.error = ""
+        self.thread = threading.Thread(target=self._run, args=(fetch,), name="monitor-fetch", daemon=True)
+        self.thread.start()
+
+    def _run(self, fetch: Callable[[], View]) -> None:
+        try:
+            self.view = fetch()
+        except ApfctlError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # keep the screen (and the terminal) alive; say what broke
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+
 def run(fetch: Callable[[], View], draw: Callable[[View, int, str], RenderableType], interval: float,
         console: Console | None = None) -> None:
     """Fetch and draw every ``interval`` seconds; ``q`` quits, ``r`` refreshes now.
 
-    An error while fetching after the first view keeps the last view on screen with the
-    error in its footer (a locked ledger is usually gone by the next refresh).
+    The first fetch happens before the screen is taken, so a broken configuration or
+    ledger is one line on a normal terminal. A later failure keeps the last view on screen
+    with the error in its footer (a locked ledger is usually gone by the next refresh).
     """
     from rich.console import Console
     from rich.live import Live
@@ -82,21 +105,26 @@ def run(fetch: Callable[[], View], draw: Callable[[View, int, str], RenderableTy
         with _cbreak(fd), _on_resize(lambda: state.update(dirty=True)), \
                 Live(console=console, screen=True, auto_refresh=False, transient=True) as screen:
             next_fetch = time.monotonic() + interval
+            pending: _Fetch | None = None
             while True:
-                if time.monotonic() >= next_fetch:
-                    try:
-                        view, problem = fetch(), ""
-                    except ApfctlError as exc:
-                        problem = f"refresh failed: {exc}"
+                if pending is None and time.monotonic() >= next_fetch:
+                    pending = _Fetch(fetch)
+                if pending is not None and pending.done():
+                    if pending.view is not None:
+                        view, problem = pending.view, ""
+                    else:
+                        problem = f"refresh failed: {pending.error}"
+                    pending = None
                     next_fetch = time.monotonic() + interval
                     state["dirty"] = True
                 if state["dirty"]:
                     screen.update(draw(view, console.width, footer()), refresh=True)
                     state["dirty"] = False
-                keys = _read_keys(fd, max(0.0, min(TICK, next_fetch - time.monotonic())))
-                if "q" in keys.lower():
+                wait = TICK if pending is not None else min(TICK, next_fetch - time.monotonic())
+                keys = _read_keys(fd, max(0.0, wait)).lower()
+                if "q" in keys:
                     return
-                if "r" in keys.lower():
+                if "r" in keys and pending is None:
                     next_fetch = 0.0
     except KeyboardInterrupt:
         return

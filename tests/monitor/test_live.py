@@ -106,3 +106,20 @@ def test_live_table_redraws_for_a_narrow_terminal_without_wrapping(env):
     lines = [line for line in text.replace("\r", "\n").split("\n") if line.strip()]
     assert lines and all(len(line) <= 40 for line in lines)
     assert any(line.startswith("BNL_1") for line in lines)
+
+
+def test_a_resized_terminal_is_redrawn_at_its_new_width_at_once(env):
+    pid, master = spawn(env, "--interval", "600", columns=120)
+    try:
+        first = read_until(master, lambda out: redraws(out) >= 1)
+        assert b"last msg" in first                          # wide enough for every column
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 40, 0, 0))   # the kernel sends SIGWINCH
+        resized = read_until(master, lambda out: redraws(out) >= 1)
+        os.write(master, b"q")
+        finish(pid, master)
+    finally:
+        os.close(master)
+    frame = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", resized.split(b"\x1b[H")[-1]).decode("utf-8", "replace")
+    lines = [line for line in frame.replace("\r", "").split("\n") if line.strip()]
+    assert any(line.startswith("BNL_1") for line in lines)
+    assert all(len(line) <= 40 for line in lines) and b"last msg" not in resized
