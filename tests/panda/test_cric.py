@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,3 +328,31 @@ def test_cache_age_text():
 
     assert [age_text(s) for s in (59, 7 * 60, 3600 * 2 + 300, 86400 * 3 + 3600 * 4)] == \
         ["0 min", "7 min", "2 h 05 min", "3 d 4 h"]
+
+
+def test_cric_sections_become_submit_descriptions(tmp_path: Path):
+    """The keys CRIC writes are the ones CondorCE and CondorARC read (a dry run, no schedd)."""
+    (tmp_path / "defaults.conf").write_text("[DEFAULT]\nwmsstatusplugin = Panda\nbatchstatusplugin = Condor\n"
+                                            "schedplugin = Ready\nexecutable = /bin/true\n")
+    doc = write_doc(tmp_path, document())
+    factory = write_factory(tmp_path, str(doc), extra="config.queues.cric.defaultsfiles = defaults.conf\n")
+    records = "".join(json.dumps({"apfctl": 1, "queue": q, "cycle": "20261125T060000Z-beef",
+                                  "decision": {"pilots": 2, "msg": "Fixed:in=0,ret=2", "trace": []}}) + "\n"
+                      for q in ("BNL_PROD-gridgk02.racf.bnl.gov", "NDGF_ARC-arc01.ndgf.org"))
+    env = {**os.environ, "APFCTL_STATE_DIR": str(tmp_path / "state")}
+    result = subprocess.run([sys.executable, "-m", "apfctl", "submit", "--dry-run", "--format", "json",
+                             "--config", str(factory)], input=records, capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    described = {r["queue"]: r["submission"] for r in map(json.loads, result.stdout.splitlines())}
+    ce = described["BNL_PROD-gridgk02.racf.bnl.gov"]
+    assert ce["error"] is None
+    for line in ("grid_resource = condor gridgk02.racf.bnl.gov gridgk02.racf.bnl.gov:9619",
+                 '+remote_queue = "mcore"', "+xcount = 8", "+maxMemory = 16000", "queue 2"):
+        assert line in ce["description"].splitlines()
+    arc = described["NDGF_ARC-arc01.ndgf.org"]
+    assert arc["error"] is None
+    for line in ("grid_resource = arc arc01.ndgf.org", "arc_resources = <QueueName>atlas</QueueName>",
+                 "request_cpus = 4", "request_memory = 2000"):
+        assert line in arc["description"].splitlines()
+    assert "RUCIO_ACCOUNT=pilot" in arc["description"]
