@@ -139,11 +139,13 @@ class JsonClient:
             return f"TLS error talking to {host}: {_tls_reason(reason)}"
         if isinstance(reason, u3.NewConnectionError):  # refused, unresolvable: before the timeout check
             text = str(reason)
-            text = text.split("new connection: ", 1)[-1] if "new connection: " in text else text
+            for marker in ("new connection: ", "Failed to resolve"):
+                if marker in text:
+                    text = text[text.index(marker):].removeprefix("new connection: ")
             return f"cannot connect to {host}: {snippet(text)}{tries}"
         if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, u3.TimeoutError):
             return f"no answer from {url} within {self.options.timeout:g} s{tries}"
-        return f"request to {url} failed: {snippet(str(reason))}{tries}"
+        return f"request to {url} failed: {snippet(str(reason))}"
 
     def close(self) -> None:
         if self._session is not None:
