@@ -50,4 +50,4 @@ class CondorBatchStatus(BatchStatusPlugin):
         history = call(endpoint, "history", schedd.history,
                        constraint=f"({constraint}) && EnteredCurrentStatus >= {int(since)}",
                        projection=list(HISTORY_ATTRS), since=f"EnteredCurrentStatus < {int(since)}")
-        return aggregate(jobs, history, [q.name for q in queues], since)
+        return aggregate(jobs, history, [q.name for q in queues])

@@ -22,10 +22,11 @@ REMOVE_REASON_PREFIX = "apfctl"
 PENDING, RUNNING, REMOVED, COMPLETED, HELD, EXITING = 1, 2, 3, 4, 5, 6
 UNEXPANDED = 0
 
-QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason",
-               "ClusterId", "ProcId", "EnteredCurrentStatus", "RemoteWallClockTime", "ExitCode", "RemoveReason")
-HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "ClusterId", "ProcId", "EnteredCurrentStatus", "CompletionDate",
-                 "RemoteWallClockTime", "ExitCode", "RemoveReason")
+# Every job has ClusterId, ProcId and the times; asking for them in the queue query would
+# cost memory on every one of 200,000 ads, so only the history query asks for what ended.
+QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason")
+HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "EnteredCurrentStatus", "CompletionDate", "RemoteWallClockTime",
+                 "ExitCode", "RemoveReason")
 
 
 def outcome(ad: Any) -> Outcome:
@@ -48,16 +49,15 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any], queues: Collection[str],
-              since: float) -> dict[str, BatchCounts]:
+def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
+              queues: Collection[str]) -> dict[str, BatchCounts]:
     """Counts per queue name in ``queues``; ads of other queues are ignored.
 
-    Jobs that ended but still sit in the queue (removed or completed, not yet moved to the
-    history) count as finished, and a job seen in both is counted once.
+    A job that ended but still sits in the queue (a grid job whose removal the CE has not
+    confirmed yet) is neither active nor finished: it counts once it reaches the history.
     """
     counts = {name: BatchCounts() for name in queues}
     holds: dict[str, dict[tuple[int | None, int | None], list[Any]]] = {}
-    ended: dict[str, dict[tuple[Any, Any], Any]] = {}
     for ad in queue_ads:
         queue = ad.get(QUEUE_KEY)
         batch = counts.get(queue)  # type: ignore[arg-type]
@@ -78,14 +78,10 @@ def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any], queues: Coll
                 seen[0] += 1
         elif status == EXITING:
             batch.exiting += 1
-        elif status in (REMOVED, COMPLETED) and (ad.get("EnteredCurrentStatus") or 0) >= since:
-            ended.setdefault(queue, {})[(ad.get("ClusterId"), ad.get("ProcId"))] = ad
     for ad in history_ads:
-        queue = ad.get(QUEUE_KEY)
-        if queue in counts and ad.get("JobStatus") in (REMOVED, COMPLETED):
-            ended.setdefault(queue, {})[(ad.get("ClusterId"), ad.get("ProcId"))] = ad
-    for queue, ads in ended.items():
-        counts[queue].finished = [finished(ad) for ad in ads.values()]
+        batch = counts.get(ad.get(QUEUE_KEY))  # type: ignore[arg-type]
+        if batch is not None and ad.get("JobStatus") in (REMOVED, COMPLETED):
+            batch.finished.append(finished(ad))
     for queue, batch in counts.items():
         batch.extra["held_reasons"] = held_reasons(holds.get(queue, {}))
     return counts

@@ -75,7 +75,7 @@ def test_history_before_since_is_not_counted(tmp_path, pool):
     assert query(ld, ["BNL"], since=time.time() + 10)["BNL"].finished == []
 
 
-def test_a_job_seen_in_queue_and_history_counts_once(tmp_path, pool):
+def test_a_job_that_ended_but_is_still_queued_counts_once_from_the_history(tmp_path, pool):
     ld = loaded(tmp_path, queue_section("BNL"))
     schedd = pool.schedd()
     ad = schedd.add_job(pilot("BNL", 2))
