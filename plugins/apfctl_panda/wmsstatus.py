@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
-from apfctl.errors import BackendError
+from apfctl.errors import BackendError, ConfigError
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
 
 DEFAULT_BASEURL = "https://pandaserver.cern.ch:25443"
@@ -33,9 +33,9 @@ KEYS: dict[str, Key] = {
                                    doc="PanDA server; /api/v1/... is appended"),
     "wmsstatus.panda.verify": Key("str", "True",
                                   doc="check the server's certificate: True, False, or a CA bundle path"),
-    "wmsstatus.panda.cert": Key("str", None, doc="client certificate or X.509 proxy file"),
-    "wmsstatus.panda.key": Key("str", None, doc="client key file, when not in the certificate file"),
-    "wmsstatus.panda.token": Key("str", None, doc="file holding a bearer token (read at each fetch)"),
+    "wmsstatus.panda.cert": Key("path", None, doc="client certificate or X.509 proxy file"),
+    "wmsstatus.panda.key": Key("path", None, doc="client key file, when not in the certificate file"),
+    "wmsstatus.panda.token": Key("path", None, doc="file holding a bearer token (read at each fetch)"),
     "wmsstatus.panda.timeout": Key("float", 30.0, minimum=0.1, doc="seconds to connect and for each read"),
     "wmsstatus.panda.retries": Key("int", 3, minimum=0, doc="further tries after a failure, with backoff"),
     "wmsstatus.panda.labels": Key("list", None,
@@ -69,7 +69,11 @@ class Panda(WMSStatusPlugin):
         def typed(name: str) -> Any:
             return queue.typed(f"wmsstatus.panda.{name}", KEYS[f"wmsstatus.panda.{name}"])
 
-        return (_baseurl(typed("baseurl")), parse_verify(typed("verify")), typed("cert"), typed("key"),
+        verify = parse_verify(typed("verify"))
+        origin = queue.origin("wmsstatus.panda.verify")
+        if isinstance(verify, str) and not Path(verify).is_absolute() and origin is not None:
+            verify = str(Path(origin.file).parent / verify)   # relative to the file that set it
+        return (_baseurl(typed("baseurl")), verify, typed("cert"), typed("key"),
                 typed("token"), typed("timeout"), typed("retries"))
 
     @classmethod
@@ -83,12 +87,14 @@ class Panda(WMSStatusPlugin):
             problems.append("wmsstatus.panda.baseurl: the legacy /server/panda API is gone; "
                             "give the server only (https://host:port), /api/v1 is appended")
         for key in ("cert", "key", "token"):
-            path = queue.getstr(f"wmsstatus.panda.{key}")
-            if path and not Path(path).expanduser().is_file():
+            path = queue.typed(f"wmsstatus.panda.{key}", KEYS[f"wmsstatus.panda.{key}"])
+            if path and not Path(path).is_file():
                 problems.append(f"wmsstatus.panda.{key}: no such file {path!r}")
-        verify = queue.getstr("wmsstatus.panda.verify")
-        if verify and verify.lower() not in {"true", "false", "yes", "no", "on", "off", "1", "0"} \
-                and not Path(verify).expanduser().exists():
+        try:
+            verify = cls.endpoint(queue, factory)[1]
+        except ConfigError:   # a badly typed key, which the key validation reports
+            return problems
+        if isinstance(verify, str) and not Path(verify).exists():
             problems.append(f"wmsstatus.panda.verify: not True, False or an existing CA bundle: {verify!r}")
         return problems
 
