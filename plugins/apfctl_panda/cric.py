@@ -93,7 +93,10 @@ class CRIC(QueuesConfigPlugin):
         return groups
 
     def _options(self) -> HttpOptions:
-        return HttpOptions(verify=parse_verify(self._typed("verify")), cert=self._typed("cert"),
+        verify = parse_verify(self._typed("verify"))
+        if isinstance(verify, str):
+            verify = str(self._relative(P + "verify", verify))
+        return HttpOptions(verify=verify, cert=self._typed("cert"),
                            key=self._typed("key"), token_file=self._typed("token"),
                            timeout=self._typed("timeout"), retries=self._typed("retries"))
 
