@@ -52,13 +52,17 @@ class Endpoint:
         return history.ended_jobs(self.commands, self.history, Path(self.jobcomp), since)
 
 
-def _outcome(job: Job, retired: set[str]) -> str:
-    category = job.category
-    if category == "done":
+def _outcome(job: Job, retired: set[str], retired_arrays: set[str]) -> str:
+    """done, fault, or removed: cancelled by the factory itself (its journal has the id).
+
+    When the last pending tasks of an array are cancelled, Slurm ends the array's own record
+    under the bare array id (``1234``, no task index); it is the factory's if the journal has
+    any task of that array.
+    """
+    if job.category == "done":
         return "done"
-    if job.state.startswith("CANCELLED") and job.id in retired:
-        return "removed"
-    return "fault"
+    mine = job.id in retired or ("_" not in job.id and job.id in retired_arrays)
+    return "removed" if mine and job.state.startswith("CANCELLED") else "fault"
 
 
 class SlurmBatchStatus(BatchStatusPlugin):
@@ -83,6 +87,7 @@ class SlurmBatchStatus(BatchStatusPlugin):
         jobs = squeue(self.where.commands)
         ended = self.where.ended_jobs(since)
         retired = journal.retired_ids(journal.journal_path(self.factory.state_dir, self.where.commands.cluster))
+        retired_arrays = {job_id.partition("_")[0] for job_id in retired}
         factory_id = self.factory.factory_id
         counts = {queue.name: BatchCounts() for queue in queues}
         finished: dict[str, dict[str, Job]] = {name: {} for name in counts}
@@ -103,7 +108,7 @@ class SlurmBatchStatus(BatchStatusPlugin):
             else:
                 setattr(batch, category, getattr(batch, category) + 1)
         for name, batch in counts.items():
-            batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired))  # type: ignore[arg-type]
+            batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired, retired_arrays))  # type: ignore[arg-type]
                               for job in finished[name].values() if job.end is not None and job.end >= since]
             batch.extra["held_reasons"] = [{"code": None, "subcode": None, "count": count, "example": reason}
                                            for reason, count in holds[name].most_common()]

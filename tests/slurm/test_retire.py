@@ -1,0 +1,64 @@
+"""Retirement on the local cluster: pilots that have not started go first, running ones only
+when the queue is not peaceful, newest or oldest first as killorder says."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from slurm_helpers import Site, records, wait_for
+
+from apfctl.interfaces import BatchSubmitPlugin
+from apfctl.stages.submit import Submitter
+
+pytestmark = pytest.mark.slurm
+
+LATER = {"batchsubmit.slurm.options": "--begin=now+3600"}   # pilots that stay pending
+
+
+def live(site: Site, queue: str) -> dict[str, str]:
+    """Pilots not ended (Slurm keeps a cancelled array's own record under its bare id)."""
+    return {job.id: job.state for job in site.jobs(queue) if job.category not in ("done", "fault")}
+
+
+def plugin(site: Site, queue: str, values: dict[str, str]) -> BatchSubmitPlugin:
+    site.write({queue: {"executable.arguments": "300 0", **values}})
+    return Submitter(site.loaded(), None).plugin(queue)
+
+
+def test_retire_cancels_pending_first_and_spares_running_when_peaceful(site: Site) -> None:
+    running = plugin(site, "SL_R", {}).submit(1, "20261125T000000Z-0001").ids
+    wait_for(lambda: site.states("SL_R") == {running[0]: "RUNNING"}, what="the first pilot to run")
+    peaceful = plugin(site, "SL_R", LATER)
+    pending = peaceful.submit(3, "20261125T000000Z-0002").ids
+
+    dry = peaceful.retire(2, dry_run=True)
+    assert dry.ids == [pending[2], pending[1]] and "scancel" in (dry.description or "")
+    assert len(site.jobs("SL_R")) == 4
+
+    assert peaceful.retire(2).ids == [pending[2], pending[1]]          # newest first
+    assert peaceful.retire(5).ids == [pending[0]]                      # the running one is spared
+    wait_for(lambda: live(site, "SL_R") == {running[0]: "RUNNING"}, what="only the running pilot to be left")
+    assert peaceful.retire(1).ids == []
+
+    assert plugin(site, "SL_R", {"batchsubmit.slurm.overlay.peaceful": "False"}).retire(1).ids == running
+    wait_for(lambda: live(site, "SL_R") == {}, what="the running pilot to be cancelled")
+    assert site.states("SL_R")[running[0]] == "CANCELLED"
+
+
+def test_killorder_oldest_cancels_the_earliest_pilots(site: Site) -> None:
+    oldest = plugin(site, "SL_O", {**LATER, "batchsubmit.slurm.overlay.killorder": "oldest"})
+    first = oldest.submit(2, "20261125T000000Z-0001").ids
+    second = oldest.submit(2, "20261125T000000Z-0002").ids
+    assert oldest.retire(3).ids == [*first, second[0]]
+    wait_for(lambda: live(site, "SL_O") == {second[1]: "PENDING"}, what="one pending pilot to be left")
+
+
+def test_apfctl_submit_retires_on_a_negative_decision(site: Site) -> None:
+    pending = plugin(site, "SL_NEG", LATER).submit(3, "20261125T000000Z-0001").ids
+    record = {"apfctl": 1, "queue": "SL_NEG", "cycle": "20261125T000000Z-0002",
+              "decision": {"pilots": -2, "msg": "test", "trace": []}}
+    result = site.apfctl("submit", stdin=json.dumps(record) + "\n")
+    assert result.returncode == 0, result.stderr
+    submission = records(result)["SL_NEG"]["submission"]
+    assert submission["retired"] == 2 and submission["ids"] == [pending[2], pending[1]]
