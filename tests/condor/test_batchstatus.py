@@ -135,3 +135,14 @@ def test_a_malformed_schedd_host_is_a_config_error_naming_the_key(tmp_path):
     ld = loaded(tmp_path, queue_section("BNL", body="batchstatus.condor.scheddhost = bad host\n"))
     report = check(ld)
     assert any("batchstatus.condor.scheddhost" in str(e) and "BNL" in str(e) for e in report.errors)
+
+
+def test_the_real_bindings_without_a_schedd_give_one_line_errors(tmp_path):
+    """No seam override: htcondor2 itself, on a machine with no HTCondor daemons."""
+    ld = loaded(tmp_path, queue_section("BNL"))
+    with pytest.raises(BackendError, match="local schedd: cannot be located"):
+        query(ld, ["BNL"])
+    ld = loaded(tmp_path, queue_section("BNL", body="batchstatus.condor.scheddhost = 127.0.0.2\n"
+                                                     "batchstatus.condor.scheddport = 1\n"))
+    with pytest.raises(BackendError, match=r"schedd 127\.0\.0\.2:1: query failed: .*Failed to connect"):
+        query(ld, ["BNL"])
