@@ -24,6 +24,7 @@ class Ready(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.offset = self.setting("sched.ready.offset")
+        self._offset = f",offset={self.offset},pending="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
@@ -31,7 +32,7 @@ class Ready(Rule):
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         out = max(0, (activated - self.offset) - pending)
-        return out, f"Ready:in={n},activated={activated},offset={self.offset},pending={pending},ret={out}"
+        return out, f"Ready:in={n},activated={activated}{self._offset}{pending},ret={out}"
 
 
 class Fillactivated(Rule):
@@ -116,10 +117,11 @@ class Scale(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.factor = self.setting("sched.scale.factor")
+        self._factor = f",factor={self.factor},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         out = math.ceil(n * self.factor)
-        return out, f"Scale:in={n},factor={self.factor},ret={out}"
+        return out, f"Scale:in={n}{self._factor}{out}"
 
 
 class MaxPerCycle(Rule):
@@ -130,12 +132,13 @@ class MaxPerCycle(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxpercycle.maximum")
+        self._maximum = f",maxpercycle={self.maximum},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
             return n, f"MaxPerCycle:comment=Not set,in={n}"
         out = min(n, self.maximum)
-        return out, f"MaxPerCycle:in={n},maxpercycle={self.maximum},ret={out}"
+        return out, f"MaxPerCycle:in={n}{self._maximum}{out}"
 
 
 class MinPerCycle(Rule):
@@ -146,9 +149,10 @@ class MinPerCycle(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.minimum = self.setting("sched.minpercycle.minimum")
+        self._minimum = f",minpercycle={self.minimum},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
             return n, "MinPerCycle:comment=Not set"
         out = max(n, self.minimum)
-        return out, f"MinPerCycle:in={n},minpercycle={self.minimum},ret={out}"
+        return out, f"MinPerCycle:in={n}{self._minimum}{out}"

@@ -37,6 +37,7 @@ class Throttle(Rule):
         super().__init__(queue, factory)
         self.ratio = self.setting("sched.throttle.ratio")
         self.submit = self.setting("sched.throttle.submit")
+        self._limits = f",ratio={self.ratio},submit={self.submit},ret="
 
     @classmethod
     def history_window(cls, queue: QueueConfig) -> tuple[float, float] | None:
@@ -50,7 +51,7 @@ class Throttle(Rule):
         total = recent["total"]
         short = recent["short"]
         out = self.submit if short / total > self.ratio else n
-        return out, f"Throttle:in={n},total={total},short={short},ratio={self.ratio},submit={self.submit},ret={out}"
+        return out, f"Throttle:in={n},total={total},short={short}{self._limits}{out}"
 
 
 class HeldGuard(Rule):
@@ -71,6 +72,7 @@ class HeldGuard(Rule):
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.heldguard.maximum")
         self.ratio = self.setting("sched.heldguard.ratio")
+        self._limits = f",maximum={self.maximum},ratio={self.ratio},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
@@ -85,8 +87,7 @@ class HeldGuard(Rule):
             comment, out = "held fraction above ratio", min(n, 0)
         else:
             comment, out = "ok", n
-        return out, (f"HeldGuard:comment={comment},in={n},held={held},pilots={pilots},"
-                     f"maximum={self.maximum},ratio={self.ratio},ret={out}")
+        return out, f"HeldGuard:comment={comment},in={n},held={held},pilots={pilots}{self._limits}{out}"
 
 
 class CircuitBreaker(Rule):
@@ -112,6 +113,7 @@ class CircuitBreaker(Rule):
         self.ratio = self.setting("sched.circuitbreaker.ratio")
         self.minimum = self.setting("sched.circuitbreaker.minimum")
         self.probe = self.setting("sched.circuitbreaker.probe")
+        self._limits = f",ratio={self.ratio},minimum={self.minimum},probe={self.probe},pending="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
@@ -135,8 +137,7 @@ class CircuitBreaker(Rule):
             else:
                 state, reason = "open", "fault fraction above ratio and probes pending"
         return out, (f"CircuitBreaker:comment={state},reason={reason},in={n},done={done},fault={fault},"
-                     f"faultfraction={fraction:.2f},ratio={self.ratio},minimum={self.minimum},"
-                     f"probe={self.probe},pending={pending},ret={out}")
+                     f"faultfraction={fraction:.2f}{self._limits}{pending},ret={out}")
 
 
 class RampUp(Rule):
@@ -161,7 +162,8 @@ class RampUp(Rule):
             key, _, message = problems[0].partition(": ")
             raise queue.error(key, message, queue.get(key))
         self.curbs = sorted(int(curb) for curb in self.setting("sched.rampup.curbs") or ())
-        self.curbs_text = "/".join(map(str, self.curbs)) or "none"
+        self._limits = f",attenuation={self.attenuation},pending="
+        self._curbs = f",curbs={'/'.join(map(str, self.curbs)) or 'none'},crossed="
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
@@ -178,8 +180,7 @@ class RampUp(Rule):
         pending = record["batch"]["pending"]
         crossed = sum(1 for curb in self.curbs if pending >= curb)
         out = n if n <= 0 else max(1, int(n / self.attenuation / (1 << crossed)))
-        return out, (f"RampUp:in={n},attenuation={self.attenuation},pending={pending},"
-                     f"curbs={self.curbs_text},crossed={crossed},ret={out}")
+        return out, f"RampUp:in={n}{self._limits}{pending}{self._curbs}{crossed},ret={out}"
 
 
 class CredentialLifetime(Rule):
@@ -207,6 +208,7 @@ class CredentialLifetime(Rule):
         self.margin = self.setting("sched.credentiallifetime.margin")
         self.minimum = self.walltime + self.margin
         self.pass_unknown = self.setting("sched.credentiallifetime.unknown").lower() == "pass"
+        self._limits = f",walltime={self.walltime},margin={self.margin},minimum={self.minimum},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         credential = record["batch"].get("credential") if batch_usable(record) else None
@@ -225,5 +227,4 @@ class CredentialLifetime(Rule):
             comment, out = "expiring", min(n, 0)
         else:
             comment, out = "ok", n
-        return out, (f"CredentialLifetime:comment={comment},in={n},lifetime={int(lifetime)},"
-                     f"walltime={self.walltime},margin={self.margin},minimum={self.minimum},ret={out}")
+        return out, f"CredentialLifetime:comment={comment},in={n},lifetime={int(lifetime)}{self._limits}{out}"

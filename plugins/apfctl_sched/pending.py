@@ -33,6 +33,7 @@ class MaxPending(Rule):
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxpending.maximum")
         self.allow_negative = self.setting("sched.maxpending.allow_negative")
+        self._maximum = f",maxpending={self.maximum},ret="
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
@@ -45,7 +46,7 @@ class MaxPending(Rule):
             if not self.allow_negative and room < 0:
                 room = 0
             out = min(n, room)
-        return out, f"MaxPending:in={n},pending={pending},maxpending={self.maximum},ret={out}"
+        return out, f"MaxPending:in={n},pending={pending}{self._maximum}{out}"
 
 
 class MinPending(Rule):
