@@ -176,3 +176,11 @@ def test_apfctl_clean_reports_an_unreachable_schedd_and_exits_1(tmp_path, pool, 
     result = CliRunner().invoke(cli, ["clean", "--config", str(config), "--no-logs"], standalone_mode=False)
     assert result.exception is None
     assert result.return_value == 1
+
+
+def test_a_partial_removal_reports_only_what_the_schedd_removed(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("BNL"))
+    fill(pool.schedd())
+    pool.schedd().fail("act", "partial")
+    assert len(submit_plugin(ld, "BNL").retire(2).ids) == 1
+    assert len(pool.schedd().history_ads) == 1

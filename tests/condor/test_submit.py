@@ -196,3 +196,36 @@ def test_submit_failure_is_a_backend_error_and_nothing_is_half_submitted(tmp_pat
     with pytest.raises(BackendError, match="local schedd: submit failed"):
         submit_plugin(ld, "BNL").submit(3, CYCLE)
     assert pool.schedd().jobs == {}
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("[atlas-prod]\nplugin = X509\nx509.proxyfile = {path}\nx509.renew = False\n", "x509userproxy = {path}"),
+    ("[atlas-token]\nplugin = Token\ntoken.file = {path}\n", "scitokens_file = {path}"),
+])
+def test_auth_profiles_name_the_credential_as_in_apf(tmp_path, profile, expected):
+    path = tmp_path / "credential"
+    path.write_text("x")
+    name = profile[1:profile.index("]")]
+    (tmp_path / "auth.conf").write_text(profile.format(path=path))
+    ld = loaded(tmp_path, queue_section("Q", "CondorCE", f"""
+        batchsubmit.condorce.gridresource = ce01.example.org
+        batchsubmit.condorce.proxy = {name}
+        """), extra=f"authConf = {tmp_path / 'auth.conf'}")
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert expected.format(path=path) in lines(text)
+
+
+def test_an_undefined_auth_profile_fails_check_naming_the_key(tmp_path):
+    from apfctl.config.validate import check
+
+    (tmp_path / "auth.conf").write_text("")
+    ld = loaded(tmp_path, queue_section("Q", body="batchsubmit.condorlocal.proxy = nosuch\n"),
+                extra=f"authConf = {tmp_path / 'auth.conf'}")
+    errors = [str(e) for e in check(ld).errors]
+    assert any("batchsubmit.condorlocal.proxy" in e and "nosuch" in e for e in errors), errors
+
+
+def test_a_partial_submission_reports_only_the_pilots_made(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("BNL"))
+    pool.schedd().fail("submit", "partial")
+    assert submit_plugin(ld, "BNL").submit(4, CYCLE).ids == ["1.0", "1.1"]
