@@ -67,6 +67,7 @@ class CondorBase(BatchSubmitPlugin):
     PARENTS: ClassVar[tuple[str, ...]] = ("condorbase",)
     KEYS: ClassVar[dict[str, Key]] = {}
     EXECUTABLE_REQUIRED: ClassVar[bool] = True
+    _all_own: ClassVar[dict[str, Key]] = BASE_KEYS   # OWN_KEYS of the class and its bases
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,8 +78,6 @@ class CondorBase(BatchSubmitPlugin):
                     for name in ("{name}", *cls.PARENTS) for suffix, key in own.items()}
         cls.KEYS.update(endpoint_keys(STATUS_PREFIX))
         cls._all_own = own
-
-    _all_own: ClassVar[dict[str, Key]] = BASE_KEYS
 
     def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(name, queue, factory)
@@ -124,18 +123,30 @@ class CondorBase(BatchSubmitPlugin):
             path = self.value(suffix)
             if path:
                 return credentials.Credential(command, Path(path), self.key(suffix))
-        from apfctl.credentials import credential_file, profile_key
+        return self.profile_credential()
 
-        found = credential_file(self.queue, self.factory)   # ConfigError naming the key if unusable
-        if found is None:
+    def profile_credential(self) -> credentials.Credential | None:
+        """The first auth.conf profile of ``proxy`` (or ``authprofile``) that auth.conf defines."""
+        for suffix in ("proxy", "authprofile"):
+            names = self.value(suffix)
+            if names:
+                key = self.key(suffix)
+                break
+        else:
             return None
-        kind, path = found
-        key = profile_key(self.queue) or self.key("proxy")
-        command = credentials.PROFILE_COMMANDS.get(kind)
+        from apfctl.auth.manager import watched_file
+        from apfctl.credentials import load_auth
+
+        auth = load_auth(self.factory.config)   # ConfigError naming auth.conf if unusable
+        profile = next((auth.profiles[name] for name in names if name in auth.profiles), None)
+        if profile is None:
+            where = auth.path or "auth.conf ([Factory] authConf is not set)"
+            raise credentials.CredentialError(key, ",".join(names), f"no usable profile of these in {where}")
+        command = credentials.PROFILE_COMMANDS.get(profile.kind)
         if command is None:
-            raise credentials.CredentialError(key, self.queue.get(key) or "",
-                                              f"a {kind} profile cannot be a pilot's credential")
-        return credentials.Credential(command, Path(path), key)
+            raise credentials.CredentialError(key, profile.name, f"a {profile.kind} profile cannot be a pilot's "
+                                                                 "credential")
+        return credentials.Credential(command, Path(watched_file(profile)), key)
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:

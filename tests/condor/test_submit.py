@@ -229,3 +229,14 @@ def test_a_partial_submission_reports_only_the_pilots_made(tmp_path, pool):
     ld = loaded(tmp_path, queue_section("BNL"))
     pool.schedd().fail("submit", "partial")
     assert submit_plugin(ld, "BNL").submit(4, CYCLE).ids == ["1.0", "1.1"]
+
+
+def test_a_profile_under_an_apf_parent_name_is_used(tmp_path):
+    path = tmp_path / "proxy"
+    path.write_text("x")
+    (tmp_path / "auth.conf").write_text(f"[prod]\nplugin = X509\nx509.proxyfile = {path}\nx509.renew = False\n")
+    ld = loaded(tmp_path, queue_section("Q", "CondorOSGCE", """
+        batchsubmit.condorosgce.gridresource = ce01.example.org
+        batchsubmit.condorgrid.proxy = missing, prod
+        """), extra=f"authConf = {tmp_path / 'auth.conf'}")
+    assert f"x509userproxy = {path}" in lines(submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description)
