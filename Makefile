@@ -40,6 +40,8 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check apfctl plugins tests benchmarks
+	@command -v shellcheck >/dev/null || { echo "shellcheck missing: apt-get install -y shellcheck"; exit 1; }
+	shellcheck --shell=sh apfctl/wrapper/*.sh
 
 completions: venv
 	$(BIN)/python -m apfctl.completions completions
