@@ -24,10 +24,8 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 os.environ.setdefault("CONDOR_CONFIG", "/dev/null")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 ADS = 200_000
 HISTORY = 20_000
