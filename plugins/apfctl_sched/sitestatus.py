@@ -11,14 +11,20 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule, batch_usable, wms_usable
+from apfctl_sched.common import Rule
 
 
 def site_status(record: Mapping[str, Any]) -> str | None:
-    """The site status if both sources were read and the WMS reported one, else None."""
-    if not (wms_usable(record) and batch_usable(record)):
+    """The site status if both sources were read and the WMS reported one, else None.
+
+    The checks of ``common.wms_usable`` and ``common.batch_usable``, inlined: two rules of the
+    common chain call this on every record.
+    """
+    wms = record.get("wms")
+    batch = record.get("batch")
+    if not (wms and batch and wms.get("ok") is True and batch.get("ok") is True and wms.get("plugin") is not None):
         return None
-    return record["wms"].get("status")
+    return wms.get("status")
 
 
 class StatusTest(Rule):

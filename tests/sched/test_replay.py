@@ -107,3 +107,21 @@ def test_replay_command_on_a_real_ledger(tmp_path: Path) -> None:
     assert "WORKED  cycle c0: stored 15, candidate 10 (-5)" in table.stdout
     with Ledger(state) as ledger:  # nothing was submitted or stored
         assert len(list(ledger.records())) == 4
+
+
+def test_replay_refuses_a_broken_candidate_and_says_when_there_is_no_ledger(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = dict(os.environ, APFCTL_STATE_DIR=str(state), CONDOR_CONFIG="/dev/null")
+    good = write_factory(tmp_path / "good", WORKED_QUEUE)
+    command = [sys.executable, "-m", "apfctl", "replay", "--config"]
+    empty = subprocess.run([*command, str(good)], capture_output=True, text=True, env=env, timeout=60)
+    assert empty.returncode == 0 and "no ledger yet" in empty.stderr
+    rec = record(ready=5)
+    rec.update(queue="WORKED", cycle="c1", decision={"pilots": 1, "msg": "Old:ret=1", "trace": []})
+    with Ledger(state) as ledger:
+        ledger.store([rec])
+    broken = write_factory(tmp_path / "broken", WORKED_QUEUE.replace("sched.scale.factor = 0.5",
+                                                                      "sched.scale.factor = half"))
+    refused = subprocess.run([*command, str(broken)], capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 2
+    assert "[WORKED] sched.scale.factor = 'half'" in refused.stderr and "Traceback" not in refused.stderr
