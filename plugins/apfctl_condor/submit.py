@@ -125,8 +125,8 @@ class CondorBase(BatchSubmitPlugin):
                 return credentials.Credential(command, Path(path), self.key(suffix))
         return self.profile_credential()
 
-    def profile_credential(self) -> credentials.Credential | None:
-        """The first auth.conf profile of ``proxy`` (or ``authprofile``) that auth.conf defines."""
+    def profile(self, kinds: tuple[str, ...]) -> tuple[str, Any] | None:
+        """(key, profile): the first auth.conf profile of ``proxy`` (or ``authprofile``) of one of ``kinds``."""
         for suffix in ("proxy", "authprofile"):
             names = self.value(suffix)
             if names:
@@ -134,19 +134,25 @@ class CondorBase(BatchSubmitPlugin):
                 break
         else:
             return None
-        from apfctl.auth.manager import watched_file
         from apfctl.credentials import load_auth
 
         auth = load_auth(self.factory.config)   # ConfigError naming auth.conf if unusable
-        profile = next((auth.profiles[name] for name in names if name in auth.profiles), None)
-        if profile is None:
+        profiles = [auth.profiles[name] for name in names if name in auth.profiles]
+        if not profiles:
             where = auth.path or "auth.conf ([Factory] authConf is not set)"
             raise credentials.CredentialError(key, ",".join(names), f"no usable profile of these in {where}")
-        command = credentials.PROFILE_COMMANDS.get(profile.kind)
-        if command is None:
-            raise credentials.CredentialError(key, profile.name, f"a {profile.kind} profile cannot be a pilot's "
-                                                                 "credential")
-        return credentials.Credential(command, Path(watched_file(profile)), key)
+        chosen = next((profile for profile in profiles if profile.kind in kinds), None)
+        return None if chosen is None else (key, chosen)
+
+    def profile_credential(self) -> credentials.Credential | None:
+        """The pilots' credential from an X509 or token profile (APF's ``proxy`` key)."""
+        found = self.profile(tuple(credentials.PROFILE_COMMANDS))
+        if found is None:
+            return None
+        from apfctl.auth.manager import watched_file
+
+        key, profile = found
+        return credentials.Credential(credentials.PROFILE_COMMANDS[profile.kind], Path(watched_file(profile)), key)
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
@@ -551,12 +557,21 @@ class CondorBatch(CondorGrid):
             words.append(f"{user}@{host}" if user else host)
             if port:
                 words.append(f"--rgahp-port {port}")
-            key = self.value("sshkey")
+            key = self.value("sshkey") or self.ssh_profile_key()
             if key:
                 if not _ENV_WORD.match(key):
                     raise self.fail(self.key("sshkey"), "a path without spaces or quotes is needed", key)
                 words.append(f"--rgahp-key {key}")
         return " ".join(words)
+
+    def ssh_profile_key(self) -> str | None:
+        """The private key of an SSH profile named by ``authprofile`` (APF's CondorSSH)."""
+        found = self.profile(("ssh",))
+        if found is None:
+            return None
+        from apfctl.auth.manager import watched_file
+
+        return watched_file(found[1])
 
     def grid_lines(self, d: Description) -> None:
         d.add("+TransferOutput", '""')

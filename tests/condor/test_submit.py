@@ -240,3 +240,18 @@ def test_a_profile_under_an_apf_parent_name_is_used(tmp_path):
         batchsubmit.condorgrid.proxy = missing, prod
         """), extra=f"authConf = {tmp_path / 'auth.conf'}")
     assert f"x509userproxy = {path}" in lines(submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description)
+
+
+def test_condor_ssh_takes_its_key_from_an_ssh_profile_as_apf_did(tmp_path):
+    key = tmp_path / "id_rsa"
+    key.write_text("k")
+    (tmp_path / "auth.conf").write_text(f"[bosco]\nplugin = SSH\nssh.privatekeyfile = {key}\n")
+    ld = loaded(tmp_path, queue_section("Q", "CondorSSH", """
+        batchsubmit.condorssh.batch = slurm
+        batchsubmit.condorssh.host = login.example.org
+        batchsubmit.condorssh.user = atlas
+        batchsubmit.condorssh.authprofile = bosco
+        """), extra=f"authConf = {tmp_path / 'auth.conf'}")
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert f"grid_resource = batch slurm atlas@login.example.org --rgahp-key {key}" in lines(text)
+    assert "x509userproxy" not in text
