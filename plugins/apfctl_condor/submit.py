@@ -158,8 +158,8 @@ class CondorBase(BatchSubmitPlugin):
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
         """Build the description of one pilot offline: every unsafe or missing value is reported."""
         problems = endpoint_problems(queue, STATUS_PREFIX)
-        if problems:
-            return problems
+        if problems:   # the Condor batch status reports the same keys: say it once
+            return [] if (queue.getstr("batchstatusplugin") or "").lower() == "condor" else problems
         try:
             plugin = cls(name, queue, factory)
             plugin.describe(1, "check")
@@ -170,7 +170,7 @@ class CondorBase(BatchSubmitPlugin):
         except ConfigError as exc:
             return [f"{exc.key}: {exc.message}" if exc.key else exc.message]
         except credentials.CredentialError as exc:
-            return [f"{exc.key}: {exc} ({exc.value})"]
+            return [f"{exc.key}: {exc}"]
         return []
 
     # -- the description ---------------------------------------------------------------------

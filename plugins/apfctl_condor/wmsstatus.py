@@ -46,7 +46,7 @@ class CondorWMSStatus(WMSStatusPlugin):
         problems = endpoint_problems(queue, PREFIX)
         attribute = queue.getstr(QUEUESKEY)
         if attribute is not None and not _ATTRIBUTE.match(attribute):
-            problems.append(f"{QUEUESKEY}: not a ClassAd attribute name: {attribute!r}")
+            problems.append(f"{QUEUESKEY}: not a ClassAd attribute name")
         return problems
 
     def query(self, queues: Sequence[QueueConfig]) -> Mapping[str, WMSCounts | Exception]:
