@@ -271,3 +271,21 @@ def test_bad_values_name_queue_key_and_value(name: str, keys: dict[str, Any], ke
 def test_max_per_factory_bad_factory_value() -> None:
     with pytest.raises(ConfigError, match=r"\[Factory\] maxperfactory.maximum = 'many'"):
         rule("MaxPerFactory", factory=context(**{"maxperfactory.maximum": "many"}))
+
+
+@pytest.mark.parametrize("name", plugins.names("sched"))
+def test_rule_declares_its_keys_under_its_own_name(name: str) -> None:
+    """APF's layout: every key a rule reads is ``sched.<rule>.*`` (MaxPerFactory's is in [Factory])."""
+    cls = plugins.find("sched", name)
+    assert cls.__doc__ and cls.__doc__.strip()
+    assert all(key.startswith(f"sched.{name.lower()}.") for key in cls.KEYS), sorted(cls.KEYS)
+    assert all(spec.doc for spec in cls.KEYS.values())
+
+
+def test_every_apf_rule_and_the_new_ones_are_registered() -> None:
+    apf = {"Ready", "Fillactivated", "WeightedActivated", "Fixed", "Null", "Scale", "MaxPerCycle", "MinPerCycle",
+           "MaxPending", "MinPending", "MaxToRun", "MaxPerFactory", "KeepNRunning", "KeepNQueueLife", "StatusTest",
+           "StatusOffline", "Throttle", "MaxToSubmit", "MinToSubmit"}
+    new = {"HeldGuard", "CircuitBreaker", "RampUp", "CredentialLifetime"}
+    assert apf | new <= set(plugins.names("sched"))
+    assert plugins.find("sched", "maxpending") is plugins.find("sched", "MaxPending")
