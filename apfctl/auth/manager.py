@@ -26,7 +26,7 @@ class ProfileState:
     kind: str | None
     state: str
     file: str | None = None
-    lifetime: float | None = None        # seconds left (proxy and VOMS: the shorter), >= 0
+    lifetime: int | None = None          # whole seconds left (proxy and VOMS: the shorter), >= 0
     minlife: int | None = None
     error: str | None = None
     subject: str | None = None
@@ -69,7 +69,7 @@ def check(profile: Profile) -> ProfileState:
         state.state, state.error = ERROR, f"profile {profile.name}: {exc}"
         return state
     if state.lifetime is not None:
-        state.lifetime = max(0.0, round(state.lifetime))
+        state.lifetime = max(0, round(state.lifetime))
         if state.lifetime <= 0:
             state.state = EXPIRED
         elif state.minlife is not None and state.lifetime < state.minlife:

@@ -21,6 +21,7 @@
 #   --checks-dir DIR           drop-in check scripts, run by name     [APFCTL_WRAPPER_CHECKS_DIR]
 #   --check-url URL#sha256=HEX a drop-in check fetched and verified;
 #                              repeatable, run after the folder's     [APFCTL_WRAPPER_CHECK_URLS]
+#   --check-timeout S          longest run of one drop-in check       [APFCTL_WRAPPER_CHECK_TIMEOUT, 300]
 #   --workdir-base DIR         where the work folder is made          [APFCTL_WRAPPER_WORKDIR_BASE]
 #   --keep-workdir             do not delete the work folder          [APFCTL_WRAPPER_KEEP_WORKDIR=1]
 #   --apfmon-timeout S         longest wait for one apfmon call       [APFCTL_WRAPPER_APFMON_TIMEOUT, 5]
@@ -38,7 +39,8 @@
 #
 # Drop-in checks: every file of the folder (C-locale name order), then every URL in the
 # order given. A check is run with sh unless executable; exit 0 = ok, 10 = warn, other =
-# fail; its last line of output is the detail. It sees APFCTL_WORKDIR and APFCTL_NODE_PROFILE.
+# fail (also when it outlives --check-timeout); its last line of output is the detail.
+# It sees APFCTL_WORKDIR and APFCTL_NODE_PROFILE.
 
 WRAPPER_VERSION=1
 
@@ -93,6 +95,7 @@ apfmon() {
     apfmon_url="${APFMON%/}/jobs/${APFFID}:${APFCID}"
     apfmon_data="state=$1"
     if [ -n "${2:-}" ]; then apfmon_data="$apfmon_data&rc=$2"; fi
+    if ! is_uint "$APFMON_TIMEOUT" || [ "$APFMON_TIMEOUT" -eq 0 ]; then APFMON_TIMEOUT=5; fi
     connect=$APFMON_TIMEOUT
     if [ "$connect" -gt 3 ]; then connect=3; fi
     if command -v curl >/dev/null 2>&1; then
@@ -410,15 +413,18 @@ check_wms() {
 run_dropin() {
     # run_dropin NAME FILE: one drop-in check with the uniform result line.
     dropin_out="$WORKDIR/.apfctl-check.out"
+    limit=
+    if command -v timeout >/dev/null 2>&1; then limit="timeout $CHECK_TIMEOUT"; fi
     if [ -x "$2" ]; then
-        "$2" > "$dropin_out" 2>&1
+        $limit "$2" > "$dropin_out" 2>&1
     else
-        sh "$2" > "$dropin_out" 2>&1
+        $limit sh "$2" > "$dropin_out" 2>&1
     fi
     code=$?
     sed 's/^/    /' "$dropin_out"
     detail=$(awk 'NF { last = $0 } END { print last }' "$dropin_out")
     rm -f "$dropin_out"
+    if [ -n "$limit" ] && [ "$code" -eq 124 ]; then detail="no result within $CHECK_TIMEOUT s (stopped)"; fi
     case "$code" in
         0) result "$1" ok "$code" "${detail:-passed}" ;;
         10) result "$1" warn "$code" "${detail:-warning}" ;;
@@ -546,6 +552,7 @@ MIN_CREDENTIAL_LIFETIME=${APFCTL_WRAPPER_MIN_CREDENTIAL_LIFETIME:-}
 CHECK_WMS=${APFCTL_WRAPPER_CHECK_WMS:-}
 CHECKS_DIR=${APFCTL_WRAPPER_CHECKS_DIR:-}
 CHECK_URLS=${APFCTL_WRAPPER_CHECK_URLS:-}
+CHECK_TIMEOUT=${APFCTL_WRAPPER_CHECK_TIMEOUT:-300}
 WORKDIR_BASE=${APFCTL_WRAPPER_WORKDIR_BASE:-${_CONDOR_SCRATCH_DIR:-${TMPDIR:-/tmp}}}
 KEEP_WORKDIR=${APFCTL_WRAPPER_KEEP_WORKDIR:-0}
 APFMON_TIMEOUT=${APFCTL_WRAPPER_APFMON_TIMEOUT:-5}
@@ -593,6 +600,7 @@ while [ $# -gt 0 ]; do
         --check-wms) CHECK_WMS=$value ;;
         --checks-dir) CHECKS_DIR=$value ;;
         --check-url) CHECK_URLS="$CHECK_URLS $value" ;;
+        --check-timeout) CHECK_TIMEOUT=$value ;;
         --workdir-base) WORKDIR_BASE=$value ;;
         --apfmon-timeout) APFMON_TIMEOUT=$value ;;
         --walltime-limit) WALLTIME_LIMIT=$value ;;
@@ -616,7 +624,7 @@ log "apfctl-wrapper $WRAPPER_VERSION on $(uname -n) as $(id -un 2>/dev/null)"
 apfmon running
 
 if [ -n "$BAD_USAGE" ]; then usage_error "$BAD_USAGE"; fi
-for number in "$MIN_DISK_MB" "$MIN_MEMORY_MB" "$APFMON_TIMEOUT" ${MIN_CREDENTIAL_LIFETIME:+"$MIN_CREDENTIAL_LIFETIME"}; do
+for number in "$MIN_DISK_MB" "$MIN_MEMORY_MB" "$APFMON_TIMEOUT" "$CHECK_TIMEOUT" ${MIN_CREDENTIAL_LIFETIME:+"$MIN_CREDENTIAL_LIFETIME"}; do
     if ! is_uint "$number"; then usage_error "not a whole number: $number"; fi
 done
 if [ $# -eq 0 ] && [ -z "$WRAPPER_TARBALLURL" ]; then

@@ -192,6 +192,16 @@ def test_dropin_checks_run_in_name_order_with_the_same_result_format(tmp_path):
     assert checks(failed.stdout)[-1] == {"name": "30-fail.sh", "status": "fail", "metric": "3", "detail": "no GPU"}
 
 
+def test_hanging_dropin_check_is_stopped(tmp_path):
+    drop = tmp_path / "checks.d"
+    drop.mkdir()
+    (drop / "50-hang.sh").write_text("sleep 600\n")
+    payload = make_payload(tmp_path, 'touch "$OUT/ran"\n')
+    result = run_wrapper(tmp_path, "--checks-dir", str(drop), "--check-timeout", "1", str(payload))
+    assert result.returncode == 87 and not (tmp_path / "ran").exists()
+    assert checks(result.stdout)[-1]["detail"] == "no result within 1 s (stopped)"
+
+
 def test_dropin_checks_fetched_with_a_checksum(tmp_path, httpserver):
     body = b'#!/bin/sh\necho "fetched check ran"\n'
     httpserver.expect_request("/checks/remote.sh").respond_with_data(body)
