@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,16 +115,28 @@ def credential_status(queue: QueueConfig, factory: FactoryContext) -> dict[str, 
 
     With several profiles the first usable one is reported, else the first one.
     """
-    names = profile_names(queue)
-    if not names:
-        return None
+    return credential_statuses([queue], factory).get(queue.name)
+
+
+def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext) -> dict[str, dict[str, Any]]:
+    """``batch.credential`` of every queue that names a profile, reading each profile once."""
+    named = {queue.name: names for queue in queues if (names := profile_names(queue))}
+    if not named:
+        return {}
     try:
         auth = load_auth(factory.config)
     except ConfigError as exc:
-        return {"profile": names[0], "kind": None, "lifetime": None, "error": str(exc)}
-    states = [profile_state(auth, name) for name in names]
-    chosen = next((state for state in states if state.error is None), states[0])
-    return chosen.record_field()
+        return {queue: {"profile": names[0], "kind": None, "lifetime": None, "error": str(exc)}
+                for queue, names in named.items()}
+    states: dict[str, ProfileState] = {}
+    fields: dict[str, dict[str, Any]] = {}
+    for queue, names in named.items():
+        for name in names:
+            if name not in states:
+                states[name] = profile_state(auth, name)
+        chosen = next((states[name] for name in names if states[name].error is None), states[names[0]])
+        fields[queue] = chosen.record_field()
+    return fields
 
 
 def credential_file(queue: QueueConfig, factory: FactoryContext) -> tuple[str, str] | None:

@@ -154,9 +154,9 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
 
 def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:
     """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
-    from apfctl.credentials import credential_status, profile_key
+    from apfctl.credentials import credential_statuses
 
-    for queue in queues:
-        batch = records[queue.name].get("batch")
-        if batch is not None and profile_key(queue) is not None:
-            batch["credential"] = credential_status(queue, loaded.context)
+    for name, field in credential_statuses(queues, loaded.context).items():
+        batch = records[name].get("batch")
+        if batch is not None:
+            batch["credential"] = field
