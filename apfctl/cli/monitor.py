@@ -47,12 +47,15 @@ def write_atomically(path: Path, text: str) -> None:
 @click.option("--wide", is_flag=True, help="Show the whole last msg instead of shortening it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table",
               show_default=True, help="table for people, json for scripts, prometheus for OpenMetrics text.")
+@click.option("--factory", "factories", multiple=True, metavar="CONFIG[=STATE_DIR]",
+              help="Monitor this factory (its config file, and its state folder after '='); repeatable, "
+                   "for several factories in one table. Replaces --config.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write to FILE atomically instead of stdout (e.g. node_exporter's textfile folder).")
 @config_options
 def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: float, live: bool, once: bool,
-            wide: bool, fmt: str, output: Path | None, config_path: str | None, state_dir: str | None,
-            debug: bool, verbose: int) -> int:
+            wide: bool, fmt: str, factories: tuple[str, ...], output: Path | None, config_path: str | None,
+            state_dir: str | None, debug: bool, verbose: int) -> int:
     """Show every enabled queue: pilots by state, last cycle's submissions and message, health.
 
     \b
@@ -60,22 +63,30 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
     done 1h, fault 1h, sub (pilots submitted by the last cycle), activity
     (pilots submitted over two hours), age of the last cycle (yellow: stale,
     over two cycle intervals; red: failing), last msg (the decision).
-    Queues no longer configured but still in the ledger are dimmed.
+    Queues no longer configured but still in the ledger are dimmed. With
+    several --factory, queues are named factory:queue, as apfmon does.
 
     \b
     Examples:
       apfctl monitor                                 # live; q or Ctrl-C quits
       apfctl monitor -q 'BNL_*' --sort fault --live
       apfctl monitor --format prometheus -o /var/lib/node_exporter/apfctl.prom
+      apfctl monitor --factory /etc/apfctl/a.conf=/var/lib/apfctl/a --factory b.conf=/var/lib/apfctl/b
     """
     from apfctl.monitor.source import snapshot, totals
-    from apfctl.monitor.view import sort_rows, split_patterns
+    from apfctl.monitor.view import combine, sort_rows, split_patterns
 
-    loaded = load_config(config_path, state_dir, debug, verbose)
+    if factories:
+        loadeds = []
+        for spec in factories:
+            path, _, folder = spec.partition("=")
+            loadeds.append(load_config(path, folder or state_dir, debug, verbose))
+    else:
+        loadeds = [load_config(config_path, state_dir, debug, verbose)]
     patterns = split_patterns(queues)
 
     def fetch():  # type: ignore[no-untyped-def]
-        view = snapshot(loaded, patterns, live=live)
+        view = combine([snapshot(loaded, patterns, live=live) for loaded in loadeds])
         view.rows = sort_rows(view.rows, sort_key, reverse)
         return view
 
@@ -97,7 +108,8 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
     elif fmt == "prometheus":
         from apfctl.monitor.machine import render_prometheus
 
-        text = render_prometheus(view, totals(loaded.context.state_dir, view.now))
+        kept = {loaded.context.factory_id: totals(loaded.context.state_dir, view.now) for loaded in loadeds}
+        text = render_prometheus(view, {factory: counts for factory, counts in kept.items() if counts})
     elif output is None and sys.stdout.isatty():
         from rich.console import Console
 

@@ -118,8 +118,8 @@ def run(fetch: Callable[[], View], draw: Callable[[View, int, str], RenderableTy
                     next_fetch = time.monotonic() + interval
                     state["dirty"] = True
                 if state["dirty"]:
+                    state["dirty"] = False       # before drawing: a resize during the draw draws again
                     screen.update(draw(view, console.width, footer()), refresh=True)
-                    state["dirty"] = False
                 wait = TICK if pending is not None else min(TICK, next_fetch - time.monotonic())
                 keys = _read_keys(fd, max(0.0, wait)).lower()
                 if "q" in keys:

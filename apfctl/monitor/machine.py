@@ -76,7 +76,7 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
     error = family("apfctl_cycle_error", "1 if the last cycle could not read this source or submit.")
     configured = family("apfctl_queue_configured", "1 if the queue is configured and enabled, 0 if only recorded.")
     for row in view.rows:
-        labels = base[row.queue]
+        labels = base[row.label]
         for state in ("pending", "held", "running", "exiting"):
             pilots.add({**labels, "state": state}, getattr(row, state))
         ended.add({**labels, "outcome": "done"}, row.done_1h)
@@ -95,30 +95,34 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
     yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured)
 
 
-def _counters(view: View, totals: Totals, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
+def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str, str]]) -> Iterator[_Family]:
     submitted = _Family("apfctl_pilots_submitted", "counter", "Pilots submitted for the queue.")
     retired = _Family("apfctl_pilots_retired", "counter", "Pilots retired for the queue.")
     cycles = _Family("apfctl_cycles", "counter", "Cycles recorded for the queue.")
     errors = _Family("apfctl_cycle_errors", "counter", "Cycles of the queue in which a source or submission failed.")
     for row in view.rows:
-        labels = base[row.queue]
-        counts = totals.queues.get(row.queue)
-        if counts is None:
-            counts = {}
+        kept = totals.get(row.factory)
+        if kept is None:
+            continue
+        labels = base[row.label]
+        counts = kept.queues.get(row.queue, {})
         for fam, key in ((submitted, "submitted"), (retired, "retired"), (cycles, "cycles")):
             fam.add(labels, counts.get(key, 0), "_total")
-            fam.add(labels, totals.created, "_created")
+            fam.add(labels, kept.created, "_created")
         for source in ERROR_SOURCES:
             errors.add({**labels, "source": source}, counts.get(f"errors_{source}", 0), "_total")
-            errors.add({**labels, "source": source}, totals.created, "_created")
+            errors.add({**labels, "source": source}, kept.created, "_created")
     yield from (submitted, retired, cycles, errors)
 
 
-def render_prometheus(view: View, totals: Totals | None = None) -> str:
-    """OpenMetrics text exposition of every row (families without samples are left out)."""
-    base = {row.queue: {"factory": view.factory, "queue": row.queue} for row in view.rows}
+def render_prometheus(view: View, totals: Mapping[str, Totals] | None = None) -> str:
+    """OpenMetrics text exposition of every row (families without samples are left out).
+
+    ``totals`` holds each factory's counters, by factory id.
+    """
+    base = {row.label: {"factory": row.factory, "queue": row.queue} for row in view.rows}
     families: list[Any] = list(_gauges(view, base))
-    if totals is not None:
+    if totals:
         families.extend(_counters(view, totals, base))
     lines = [line for fam in families if fam.samples for line in fam.lines]
     lines.append("# EOF")

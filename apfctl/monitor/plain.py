@@ -17,10 +17,11 @@ def render(view: View, *, wide: bool = False) -> str:
     from tabulate import tabulate
 
     rows = []
+    several = view.several_factories
     for row in view.rows:
         msg = cells.message(row)
         rows.append([
-            row.queue, *(cells.count_text(getattr(row, name))
+            row.label if several else row.queue, *(cells.count_text(getattr(row, name))
                          for name in ("pending", "held", "running", "exiting", "done_1h", "fault_1h", "submitted")),
             str(sum(row.activity)), cells.state_text(row), msg if wide else cells.shorten(msg, cells.MSG_WIDTH),
         ])

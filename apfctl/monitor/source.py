@@ -43,19 +43,20 @@ def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False
     from apfctl.ledger import Ledger
 
     now = now or _dt.datetime.now(_dt.UTC)
-    specs = [spec for spec in queue_specs(loaded) if matches(spec.name, patterns)]
+    factory = loaded.context.factory_id
+    specs = [spec for spec in queue_specs(loaded) if matches(spec.name, patterns, factory)]
     with Ledger(loaded.context.state_dir, create=False) as ledger:
-        latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns)}
+        latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns, factory)}
         since = now - _dt.timedelta(seconds=ACTIVITY_WINDOW + 600)
-        history = [record for record in ledger.records(since=since) if matches(record["queue"], patterns)]
+        history = [record for record in ledger.records(since=since)
+                   if matches(record["queue"], patterns, factory)]
     if live:
         fresh = _live_records(loaded, [spec.name for spec in specs if spec.enabled])
         for name, record in fresh.items():
             merged = dict(latest.get(name) or {"queue": name})
             merged["batch"] = record.get("batch") or {"ok": False, "error": "no batch status"}
             latest[name] = merged
-    return build_view(specs, latest, history, now, factory=loaded.context.factory_id,
-                      source="live" if live else "ledger")
+    return build_view(specs, latest, history, now, factory=factory, source="live" if live else "ledger")
 
 
 def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:

@@ -43,7 +43,7 @@ COLUMNS = (
 )
 
 
-def _text(row: Row, key: str) -> str:
+def _text(row: Row, key: str, several: bool = False) -> str:
     if key == "activity":
         return cells.sparkline(row.activity)
     if key == "age":
@@ -51,7 +51,7 @@ def _text(row: Row, key: str) -> str:
     if key == "msg":
         return cells.message(row)
     if key == "queue":
-        return row.queue
+        return row.label if several else row.queue
     return cells.count_text(getattr(row, key))
 
 
@@ -67,14 +67,14 @@ def _style(row: Row, key: str) -> str:
     return "yellow" if key == "held" and row.held else ""
 
 
-def layout(rows: list[Row], width: int) -> list[tuple[Column, int]]:
+def layout(rows: list[Row], width: int, several: bool = False) -> list[tuple[Column, int]]:
     """Each shown column with its width, so that the table is at most ``width`` wide.
 
     Every column but the queue name and the last msg gets its natural width; when even
     their minimum widths do not fit, the least important columns are left out. What is
     left goes to the queue name first, then to the last msg.
     """
-    natural = {c.key: max([len(c.header), c.min_width, *(len(_text(row, c.key)) for row in rows)])
+    natural = {c.key: max([len(c.header), c.min_width, *(len(_text(row, c.key, several)) for row in rows)])
                for c in COLUMNS}
     flexible = {"queue", "msg"}
 
@@ -119,14 +119,15 @@ def render(view: View, width: int, *, wide: bool = False, footer: str | None = N
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold",
                   expand=False)
-    shown = layout(view.rows, width)
+    several = view.several_factories
+    shown = layout(view.rows, width, several)
     for column, column_width in shown:
         wrap = wide and column.key == "msg"
         table.add_column(column.header, justify="right" if column.numeric else "left", width=column_width,
                          no_wrap=not wrap, overflow="fold" if wrap else "ellipsis")
     for row in view.rows:
         dim = not (row.configured and row.enabled)
-        table.add_row(*(Text(_text(row, column.key), style=_style(row, column.key)) for column, _ in shown),
+        table.add_row(*(Text(_text(row, column.key, several), style=_style(row, column.key)) for column, _ in shown),
                       style="dim" if dim else None)
 
     heading = Text(_summary(view, len(view.rows)), style="bold", no_wrap=True, overflow="ellipsis")

@@ -64,6 +64,12 @@ class Row:
     errors: dict[str, str] = field(default_factory=dict)   # source (wms/batch/submission) -> error
     activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
     health: Health = "never"
+    factory: str = "apfctl"
+
+    @property
+    def label(self) -> str:
+        """apfmon's label id, ``factory:queue``: how a row is named when several factories are shown."""
+        return f"{self.factory}:{self.queue}"
 
     @property
     def stale(self) -> bool:
@@ -72,7 +78,7 @@ class Row:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 strings."""
         return {
-            "queue": self.queue, "configured": self.configured, "enabled": self.enabled,
+            "factory": self.factory, "queue": self.queue, "configured": self.configured, "enabled": self.enabled,
             "health": self.health, "interval": self.interval, "cycle": self.cycle,
             "time": self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None,
             "age": None if self.age is None else round(self.age, 1), "stale": self.stale,
@@ -89,10 +95,19 @@ class View:
     now: _dt.datetime
     factory: str = "apfctl"
     source: str = "ledger"                   # "ledger" or "live"
+    several_factories: bool = False          # rows are then named factory:queue
 
     @property
     def has_cycles(self) -> bool:
         return any(row.cycle for row in self.rows)
+
+
+def combine(views: Sequence[View]) -> View:
+    """One view of several factories' views (``apfctl monitor --factory A --factory B``)."""
+    if len(views) == 1:
+        return views[0]
+    return View([row for view in views for row in view.rows], min(view.now for view in views),
+                ", ".join(view.factory for view in views), views[0].source, several_factories=True)
 
 
 # --- reading records ------------------------------------------------------------------------
@@ -207,10 +222,11 @@ def build_view(
     rows: dict[str, Row] = {}
     for spec in queues:
         if spec.enabled or spec.name in latest:
-            rows[spec.name] = Row(spec.name, configured=True, enabled=spec.enabled, interval=spec.interval)
+            rows[spec.name] = Row(spec.name, configured=True, enabled=spec.enabled, interval=spec.interval,
+                                  factory=factory)
     for name in latest:
         if name not in rows:
-            rows[name] = Row(name, configured=False, enabled=False, interval=DEFAULT_INTERVAL)
+            rows[name] = Row(name, configured=False, enabled=False, interval=DEFAULT_INTERVAL, factory=factory)
     for name, row in rows.items():
         record = latest.get(name)
         if record is not None:
@@ -227,15 +243,20 @@ def split_patterns(patterns: Iterable[str]) -> list[str]:
     return [part.strip() for pattern in patterns for part in pattern.split(",") if part.strip()]
 
 
-def matches(name: str, patterns: Sequence[str]) -> bool:
-    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+def matches(name: str, patterns: Sequence[str], factory: str | None = None) -> bool:
+    """Whether a queue matches any pattern, by its name or (with ``factory``) as ``factory:queue``."""
+    if not patterns:
+        return True
+    names = (name,) if factory is None else (name, f"{factory}:{name}")
+    return any(fnmatch.fnmatchcase(candidate, pattern) for pattern in patterns for candidate in names)
 
 
 def select(view: View, patterns: Sequence[str]) -> View:
     """The view restricted to queues matching any of the glob patterns (all when none)."""
     if not patterns:
         return view
-    return View([row for row in view.rows if matches(row.queue, patterns)], view.now, view.factory, view.source)
+    rows = [row for row in view.rows if matches(row.queue, patterns, row.factory)]
+    return View(rows, view.now, view.factory, view.source, view.several_factories)
 
 
 _SORT_ATTR = {"done": "done_1h", "fault": "fault_1h"}
@@ -248,7 +269,7 @@ def sort_rows(rows: Iterable[Row], key: str = "queue", reverse: bool = False) ->
     """
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r} (one of {', '.join(SORT_KEYS)})")
-    rows = sorted(rows, key=lambda row: row.queue)
+    rows = sorted(rows, key=lambda row: (row.queue, row.factory))
     if key == "queue":
         return rows[::-1] if reverse else rows
     if key == "health":

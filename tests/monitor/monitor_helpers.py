@@ -36,7 +36,8 @@ def record(queue: str, minutes_ago: float = 1, *, now: dt.datetime = NOW, batch_
     }
 
 
-def write_factory(folder: Path, queues: dict[str, dict[str, str]], monitor_conf: str | None = None) -> Path:
+def write_factory(folder: Path, queues: dict[str, dict[str, str]], monitor_conf: str | None = None,
+                  factory_id: str = "test-factory") -> Path:
     """A factory file, its queues.conf (Local backends) and optionally a monitor.conf; returns the factory file."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = []
@@ -50,6 +51,6 @@ def write_factory(folder: Path, queues: dict[str, dict[str, str]], monitor_conf:
         (folder / "monitor.conf").write_text(textwrap.dedent(monitor_conf).lstrip())
         extra = "monitorConf = monitor.conf\n"
     path = folder / "apfctl.conf"
-    path.write_text("[Factory]\nfactoryId = test-factory\nfactoryAdminEmail = ops@example.org\n"
+    path.write_text(f"[Factory]\nfactoryId = {factory_id}\nfactoryAdminEmail = ops@example.org\n"
                     "baseLogDirUrl = http://logs.example.org/apf\nqueueConf = queues.conf\n" + extra)
     return path

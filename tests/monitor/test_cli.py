@@ -119,3 +119,25 @@ def test_bad_cycle_interval_is_a_config_error(tmp_path, monkeypatch):
     result = run(check=False)
     assert result.returncode == 2
     assert "apfqueue.sleep" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_several_factories_in_one_table_and_one_metrics_file(tmp_path, monkeypatch):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    specs = []
+    for name, queues in (("east", ["SHARED", "EAST_ONLY"]), ("west", ["SHARED"])):
+        config = write_factory(tmp_path / name, {queue: {} for queue in queues}, factory_id=name)
+        store(tmp_path / f"{name}-state", *(record(queue, 1, now=now(), pending=len(name + queue))
+                                            for queue in queues))
+        specs += ["--factory", f"{config}={tmp_path / f'{name}-state'}"]
+    monkeypatch.delenv("APFCTL_CONFIG", raising=False)
+    lines = run(*specs).stdout.splitlines()
+    assert lines[0].startswith("factory east, west, 3 queues")
+    assert [line.split()[0] for line in lines[3:]] == ["east:EAST_ONLY", "east:SHARED", "west:SHARED"]
+    assert [line.split()[0] for line in run(*specs, "-q", "west:*").stdout.splitlines()[3:]] == ["west:SHARED"]
+    text = run(*specs, "--format", "prometheus").stdout
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    pending = {(s.labels["factory"], s.labels["queue"]): s.value for s in families["apfctl_pilots"].samples
+               if s.labels["state"] == "pending"}
+    assert pending == {("east", "SHARED"): 10, ("east", "EAST_ONLY"): 13, ("west", "SHARED"): 10}
+    assert len(families["apfctl_pilots_submitted"].samples) == 6        # _total and _created per queue

@@ -124,9 +124,9 @@ def parse_openmetrics(text):
 
 def test_prometheus_output_is_valid_openmetrics_with_gauges_and_counters():
     view = mixed_view()
-    totals = Totals(created=1764000000.0, watermark=0.0,
-                    queues={"HEALTHY": {"submitted": 120, "retired": 3, "cycles": 20},
-                            "FAILING": {"cycles": 2, "errors_batch": 2}})
+    totals = {"BNL": Totals(created=1764000000.0, watermark=0.0,
+                            queues={"HEALTHY": {"submitted": 120, "retired": 3, "cycles": 20},
+                                    "FAILING": {"cycles": 2, "errors_batch": 2}})}
     families = parse_openmetrics(render_prometheus(view, totals))
 
     def sample(family, name, **labels):
