@@ -138,3 +138,13 @@ def test_config_check_names_an_unusable_profile(factory, tmp_path):
     result = run(["config", "check"], factory, tmp_path / "state")
     assert result.returncode == 2
     assert "profile 'broken' is unusable" in result.stderr and "x509.proxyfile" in result.stderr
+
+
+def test_unreadable_auth_conf_fails_the_credential_of_each_queue_not_the_status(factory, tmp_path):
+    (tmp_path / "auth.conf").write_text("this line is not ini\n")
+    result = run(["status", "--all"], factory, tmp_path / "state")
+    records = {record["queue"]: record for record in map(json.loads, result.stdout.splitlines())}
+    assert set(records) == {"WITH_PROXY", "WITH_EXPIRED", "WITH_TOKEN", "NO_CREDENTIAL"}, result.stderr
+    credential = records["WITH_PROXY"]["batch"]["credential"]
+    assert credential["lifetime"] is None and "auth.conf:1" in credential["error"]
+    assert "auth.conf:1" in result.stderr
