@@ -4,14 +4,17 @@ Tests marked ``slurm`` run against the project's local cluster (scripts/slurm-lo
 as root it is started if it is not up; otherwise they are skipped with a message saying how
 to run them, except under CI (``CI`` set), where a missing or failing Slurm is a failure.
 
-The one pilot that must hit its time limit needs 60-90 s (Slurm's smallest limit is a
-minute, checked every 30 s), so it is submitted when the first test of this folder starts
-and looked at by the last one (test_zz_timelimit.py), while the others run.
+The pilot that must hit its time limit needs 60-90 s (Slurm's smallest limit is a minute,
+enforced every 30 s). So it is submitted as soon as collection shows that its test will run,
+and its minute passes while the other families' tests (and this folder's) run; its test
+(test_zz_timelimit.py) comes last.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +24,43 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from slurm_helpers import Site, require_slurm, start_slurm
 
+TIMELIMIT_TEST = "test_a_pilot_over_its_time_limit_is_a_fault"
+_session: dict[str, object] = {}
+
+
+def _problem() -> str | None:
+    """Why the local cluster is unusable (after starting it, as root), or None; asked once."""
+    if "problem" not in _session:
+        _session["problem"] = start_slurm()
+    return _session["problem"]  # type: ignore[return-value]
+
+
+def _submit_timelimit_pilot() -> tuple[Site, str]:
+    from apfctl.stages.submit import Submitter
+
+    site = Site(Path(tempfile.mkdtemp(prefix="apfctl-slurm-timelimit-")))
+    site.write({"SL_TIMELIMIT": {"executable.arguments": "600 0", "batchsubmit.slurm.time": "1"}})
+    result = Submitter(site.loaded(), None).plugin("SL_TIMELIMIT").submit(1, "20260101T000000Z-0001")
+    _session["timelimit"] = (site, result.ids[0])
+    return site, result.ids[0]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.name == TIMELIMIT_TEST for item in session.items) and _problem() is None:
+        _submit_timelimit_pilot()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pilot = _session.pop("timelimit", None)
+    if pilot is not None:
+        site, _ = pilot  # type: ignore[misc]
+        site.cancel_all()
+        shutil.rmtree(site.folder, ignore_errors=True)
+
 
 @pytest.fixture(scope="session")
 def slurm_problem() -> str | None:
-    """Why the local cluster is unusable (after starting it, as root), or None; asked once."""
-    return start_slurm()
+    return _problem()
 
 
 @pytest.fixture(autouse=True)
@@ -43,18 +78,8 @@ def site(tmp_path: Path, slurm_problem: str | None) -> Iterator[Site]:
         made.cancel_all()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def timelimit_pilot(tmp_path_factory: pytest.TempPathFactory,
-                    slurm_problem: str | None) -> Iterator[tuple[Site, str] | None]:
-    """One pilot with a one-minute time limit that sleeps longer, submitted early (None when
-    the cluster is unusable: the test that looks at it then skips or fails like the others)."""
-    if slurm_problem is not None:
-        yield None
-        return
-    from apfctl.stages.submit import Submitter
-
-    site = Site(tmp_path_factory.mktemp("timelimit"))
-    site.write({"SL_TIMELIMIT": {"executable.arguments": "600 0", "batchsubmit.slurm.time": "1"}})
-    result = Submitter(site.loaded(), None).plugin("SL_TIMELIMIT").submit(1, "20260101T000000Z-0001")
-    yield site, result.ids[0]
-    site.cancel_all()
+@pytest.fixture(scope="session")
+def timelimit_pilot(slurm_problem: str | None) -> tuple[Site, str]:
+    """The pilot with a one-minute time limit that sleeps ten: submitted at collection."""
+    require_slurm(slurm_problem)
+    return _session.get("timelimit") or _submit_timelimit_pilot()  # type: ignore[return-value]

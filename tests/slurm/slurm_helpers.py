@@ -62,8 +62,11 @@ def start_slurm() -> str | None:
     """Start the local cluster if it is not up and we may (root); why it is unusable, or None."""
     problem = slurm_problem()
     if problem and os.geteuid() == 0:
-        started = subprocess.run(["bash", str(REPO / "scripts" / "slurm-local.sh")], capture_output=True,
-                                 text=True, timeout=600)
+        try:
+            started = subprocess.run(["bash", str(REPO / "scripts" / "slurm-local.sh")], capture_output=True,
+                                     text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"cannot run scripts/slurm-local.sh: {exc}"
         if started.returncode != 0:
             return "scripts/slurm-local.sh failed: " + (started.stderr.strip().splitlines() or ["?"])[-1]
         problem = slurm_problem()
