@@ -56,10 +56,10 @@ class Decider:
 
     def decide(self, record: Record) -> Record:
         """Add ``decision`` to the record (and return it)."""
-        chain = self.chain(record["queue"])
-        reason = blocked_reason(record)
-        if reason is not None:
-            msg = f"Status:comment={reason},ret=0"
+        chain = self._chains.get(record["queue"]) or self.chain(record["queue"])
+        wms, batch = record.get("wms"), record.get("batch")
+        if not (wms and batch and wms.get("ok") is True and batch.get("ok") is True):
+            msg = f"Status:comment={blocked_reason(record)},ret=0"
             record["decision"] = {"pilots": 0, "msg": msg,
                                   "trace": [{"rule": "Status", "in": 0, "out": 0, "msg": msg}]}
             return record
