@@ -95,7 +95,8 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
         from apfctl.monitor import live as screen
         from apfctl.monitor.table import render
 
-        screen.run(fetch, lambda view, width, footer: render(view, width, wide=wide, footer=footer), interval)
+        screen.run(fetch, lambda view, width, height, footer: render(view, width, wide=wide, footer=footer,
+                                                                     height=height), interval)
         return 0
 
     view = fetch()

@@ -79,7 +79,7 @@ class _Fetch:
         return not self.thread.is_alive()
 
 
-def run(fetch: Callable[[], View], draw: Callable[[View, int, str], RenderableType], interval: float,
+def run(fetch: Callable[[], View], draw: Callable[[View, int, int, str], RenderableType], interval: float,
         console: Console | None = None) -> None:
     """Fetch and draw every ``interval`` seconds; ``q`` quits, ``r`` refreshes now.
 
@@ -119,7 +119,7 @@ def run(fetch: Callable[[], View], draw: Callable[[View, int, str], RenderableTy
                     state["dirty"] = True
                 if state["dirty"]:
                     state["dirty"] = False       # before drawing: a resize during the draw draws again
-                    screen.update(draw(view, console.width, footer()), refresh=True)
+                    screen.update(draw(view, console.width, console.height, footer()), refresh=True)
                 wait = TICK if pending is not None else min(TICK, next_fetch - time.monotonic())
                 keys = _read_keys(fd, max(0.0, wait)).lower()
                 if "q" in keys:

@@ -16,7 +16,7 @@ from apfctl.monitor.view import ACTIVITY_BUCKETS, Row, View
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-_GAP = 3   # between two columns: padding, the (blank) box edge, padding
+_GAP = 2   # spaces between two columns
 
 
 @dataclass(frozen=True)
@@ -110,33 +110,68 @@ def _summary(view: View, shown: int) -> str:
     return " · ".join(parts)
 
 
-def render(view: View, width: int, *, wide: bool = False, footer: str | None = None) -> RenderableType:
-    """The whole screen: a one-line summary, the table, and a note when nothing ran yet."""
-    from rich import box
+def _fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` in exactly ``width`` terminal cells: cut with an ellipsis, or padded."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    return set_cell_size(text, width) if not right else " " * (width - cell_len(text)) + text
+
+
+def _chunks(text: str, width: int) -> list[str]:
+    return [text[start:start + width] for start in range(0, len(text), width)] or [""]
+
+
+def render(view: View, width: int, *, wide: bool = False, footer: str | None = None,
+           height: int | None = None) -> RenderableType:
+    """The whole screen: a one-line summary, the table, and a note when nothing ran yet.
+
+    Lines are laid out here rather than by ``rich.table`` (whose per-cell layout costs
+    seconds for a thousand queues): each cell is cut or padded to the width that
+    :func:`layout` gave its column. With ``height`` (the live screen), rows that do not
+    fit are counted instead of drawn.
+    """
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold",
-                  expand=False)
     several = view.several_factories
     shown = layout(view.rows, width, several)
-    for column, column_width in shown:
-        wrap = wide and column.key == "msg"
-        table.add_column(column.header, justify="right" if column.numeric else "left", width=column_width,
-                         no_wrap=not wrap, overflow="fold" if wrap else "ellipsis")
-    for row in view.rows:
-        dim = not (row.configured and row.enabled)
-        table.add_row(*(Text(_text(row, column.key, several), style=_style(row, column.key)) for column, _ in shown),
-                      style="dim" if dim else None)
-
-    heading = Text(_summary(view, len(view.rows)), style="bold", no_wrap=True, overflow="ellipsis")
-    parts: list[RenderableType] = [heading, table]
+    gap = " " * _GAP
+    header = Text(style="bold", no_wrap=True, overflow="ellipsis")
+    for index, (column, column_width) in enumerate(shown):
+        header.append((gap if index else "") + _fit(column.header, column_width, column.numeric))
+    table_width = sum(w for _, w in shown) + _GAP * (len(shown) - 1)
+    lines: list[RenderableType] = [Text(_summary(view, len(view.rows)), style="bold", no_wrap=True,
+                                        overflow="ellipsis"), header, Text("─" * min(width, table_width))]
+    rows = view.rows
+    if height is not None:
+        room = max(1, height - len(lines) - 1 - (1 if footer else 0))
+        rows = rows if len(rows) <= room else rows[:room - 1]
+    for row in rows:
+        line = Text(style="dim" if not (row.configured and row.enabled) else "", no_wrap=True, overflow="crop")
+        more: list[str] = []
+        offset = 0
+        for index, (column, column_width) in enumerate(shown):
+            if index:
+                line.append(gap)
+                offset += _GAP
+            text = _text(row, column.key, several)
+            if wide and column.key == "msg":
+                more = _chunks(text, column_width)
+                text, more = more[0], more[1:]
+            line.append(_fit(text, column_width, column.numeric), style=_style(row, column.key) or None)
+            if column.key != "msg":
+                offset += column_width
+        lines.append(line)
+        lines.extend(Text(" " * offset + chunk, style=_style(row, "msg") or None, no_wrap=True) for chunk in more)
+    if len(rows) < len(view.rows):
+        lines.append(Text(f"… {len(view.rows) - len(rows)} more queues: narrow with --queue, or --sort",
+                          style="dim", no_wrap=True, overflow="ellipsis"))
     if not view.rows:
-        parts.append(Text("no enabled queues", style="dim", no_wrap=True, overflow="ellipsis"))
+        lines.append(Text("no enabled queues", style="dim", no_wrap=True, overflow="ellipsis"))
     elif not view.has_cycles:
-        parts.append(Text("no cycles yet: run apfctl cycle --all", style="dim", no_wrap=True,
-                          overflow="ellipsis"))
+        lines.append(Text("no cycles yet: run apfctl cycle --all", style="dim", no_wrap=True, overflow="ellipsis"))
     if footer:
-        parts.append(Text(footer, style="dim", no_wrap=True, overflow="ellipsis"))
-    return Group(*parts)
+        lines.append(Text(footer, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*lines)

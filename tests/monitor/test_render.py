@@ -164,3 +164,26 @@ def test_prometheus_escapes_label_values():
 def test_prometheus_output_of_an_empty_ledger_still_parses():
     families = parse_openmetrics(render_prometheus(build_view([], {}, now=NOW)))
     assert families == {}
+
+
+def test_a_screen_too_short_for_every_queue_says_how_many_are_not_shown():
+    view = build_view([QueueSpec(f"Q{index:02d}") for index in range(40)], {}, now=NOW)
+    text = draw_height(view, 100, 12)
+    lines = text.rstrip("\n").splitlines()
+    assert len(lines) <= 12
+    assert "… 34 more queues" in text and "Q05" in text and "Q06" not in text
+
+
+def draw_height(view, width, height):
+    console = Console(width=width, height=height, record=True, force_terminal=True)
+    console.print(render(view, width, height=height, footer="q quit"))
+    return console.export_text()
+
+
+def test_wide_messages_wrap_inside_their_column():
+    view = build_view([QueueSpec("A"), QueueSpec("B")], {"A": record("A"), "B": record("B", msg="short")}, now=NOW)
+    lines = draw(view, 100, wide=True).export_text().splitlines()
+    start = lines[1].index("last msg")
+    continued = [line for line in lines[4:] if line.strip() and not line.startswith(("A ", "B "))]
+    assert continued and all(line[:start].strip() == "" for line in continued)
+    assert "".join(line[start:].strip() for line in lines[3:3 + 1 + len(continued)]) == MSG

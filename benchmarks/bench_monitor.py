@@ -1,0 +1,93 @@
+"""The monitor at scale: 1,000 queues with two hours of cycles (20 each) in the ledger.
+
+* ``monitor.snapshot``: the view from the ledger (last record of each queue, two hours of
+  records for the sparklines); what every refresh of ``apfctl monitor`` costs. Budget 1 s.
+* ``monitor.render_*``: the terminal table, the plain table, JSON and OpenMetrics text for
+  that view. Budget 1 s each.
+* ``apfmon.publish``: one cycle of 1,000 queues and 10,000 new pilots sent to a local
+  apfmon (100 per PUT). Budget 5 s (well within apfmon.budget's default of 10 s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "monitor"))
+
+QUEUES = 1_000
+CYCLES = 20
+PILOTS = 10
+
+
+def report(name: str, seconds: float, what: str, budget: float) -> None:
+    print(f"{name}: {seconds:.2f} s for {what} (budget {budget:g} s, ratio {seconds / budget:.2f})")
+
+
+class _Apfmon(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    from monitor_helpers import record, write_factory
+    from rich.console import Console
+
+    from apfctl.config.loader import load
+    from apfctl.ledger import Ledger
+    from apfctl.monitor import machine, plain, table
+    from apfctl.monitor.source import snapshot
+    from apfctl.stages.publish import publish
+
+    now = dt.datetime.now(dt.UTC)
+    names = [f"SITE_{index:04d}" for index in range(QUEUES)]
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Apfmon)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        config = write_factory(tmp / "conf", {name: {"monitorsection": "apfmon"} for name in names},
+                               monitor_conf=f"[apfmon]\nmonitorplugin = APFMon\nmonitorURL = {url}\n")
+        loaded = load(str(config), str(tmp / "state"))
+        with Ledger(tmp / "state") as ledger:
+            for cycle in range(CYCLES):
+                ledger.store(record(name, 6 * (CYCLES - cycle) - 5, now=now, submitted=cycle % 5) for name in names)
+
+        started = time.perf_counter()
+        view = snapshot(loaded)
+        report("monitor.snapshot", time.perf_counter() - started,
+               f"{QUEUES} queues / {QUEUES * CYCLES} records", 1.0)
+
+        console = Console(file=io.StringIO(), width=160, force_terminal=True)
+        for name, render in (("table", lambda: console.print(table.render(view, 160))),
+                             ("plain", lambda: plain.render(view)),
+                             ("json", lambda: machine.render_json(view)),
+                             ("prometheus", lambda: machine.render_prometheus(view))):
+            started = time.perf_counter()
+            render()
+            report(f"monitor.render_{name}", time.perf_counter() - started, f"{QUEUES} queues", 1.0)
+
+        records = [record(name, 0, now=now, submitted=PILOTS) for name in names]
+        started = time.perf_counter()
+        publish(loaded, records)
+        report("apfmon.publish", time.perf_counter() - started,
+               f"{QUEUES} queues / {QUEUES * PILOTS} pilots", 5.0)
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
