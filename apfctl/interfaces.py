@@ -212,12 +212,15 @@ class ConfigLayer:
     """One source of queue sections (a file, a CRIC document), merged in order.
 
     ``defaults`` is the layer's own ``[DEFAULT]``: it applies to this layer's sections only.
+    ``failed`` says why a source could not be read at all (an outage with no cached copy):
+    its queues are missing, the other sources' queues carry on, and the command exits 1.
     """
 
     name: str
     sections: dict[str, dict[str, Any]]          # section -> key -> RawValue
     defaults: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    failed: str | None = None
 
 
 class QueuesConfigPlugin(Plugin, ABC):

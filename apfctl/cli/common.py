@@ -62,6 +62,8 @@ def validate(loaded, queues: Iterable[str] | None = None, strict: bool = True):
     report = check(loaded, names)
     for warning in report.warnings:
         log.warning("%s", warning)
+    for failure in loaded.failed_sources:
+        log.error("queue source failed, its queues are missing: %s", failure)
     if report.errors and strict:
         for error in report.errors[1:]:
             log.error("%s", error)

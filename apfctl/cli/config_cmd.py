@@ -44,8 +44,10 @@ def check(queues: tuple[str, ...], config_path: str | None, state_dir: str | Non
         click.echo(f"{loaded.source}: {len(report.errors)} error(s) in {len(report.bad_queues) or 'the factory'} "
                    f"section(s)", err=True)
         return 2
+    for failure in loaded.failed_sources:
+        click.echo(f"error: queue source failed, its queues are missing: {failure}", err=True)
     click.echo(f"{loaded.source}: OK, {len(names)} enabled queue(s) checked, {len(report.warnings)} warning(s)")
-    return 0
+    return 1 if loaded.failed_sources else 0
 
 
 @config.command()

@@ -54,7 +54,8 @@ def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str
     good = [q for q in selected if q not in report.bad_queues]
     records = collect(loaded, good)
     emit(records, fmt)
-    return 1 if report.bad_queues or any(_status_failed(r) for r in records) else 0
+    failed = report.bad_queues or loaded.failed_sources
+    return 1 if failed or any(_status_failed(r) for r in records) else 0
 
 
 @click.command()
@@ -187,6 +188,6 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     report = validate(loaded, selected, strict=not all_queues)
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
-    bad = report.bad_queues or any(_status_failed(r) or decision_failed(r) or submission_failed(r)
+    bad = report.bad_queues or loaded.failed_sources or any(_status_failed(r) or decision_failed(r) or submission_failed(r)
                                    for r in result.records)
     return 1 if bad else 0

@@ -65,6 +65,7 @@ class Loaded:
     queues: dict[str, QueueConfig]
     context: FactoryContext
     warnings: list[str] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -119,9 +120,11 @@ def load(config: str | None = None, state_dir: str | os.PathLike[str] | None = N
     context = FactoryContext(config=factory, state_dir=state, monitor_sections=_monitor_sections(factory))
     layers = _queue_layers(factory, state)
     warnings = [warning for layer in layers for warning in layer.warnings]
+    failed = [f"{layer.name}: {layer.failed}" for layer in layers if layer.failed]
     queues = {name: QueueConfig(name, values) for name, values in merge_layers(layers).items()
               if name != DEFAULT_SECTION}
     if is_demo:
         log.warning("no configuration found (--config, $APFCTL_CONFIG, %s, %s): using the embedded demo",
                     user_config_path(), SYSTEM_CONFIG_PATH)
-    return Loaded(path=path, is_demo=is_demo, factory=factory, queues=queues, context=context, warnings=warnings)
+    return Loaded(path=path, is_demo=is_demo, factory=factory, queues=queues, context=context, warnings=warnings,
+                  failed_sources=failed)

@@ -124,7 +124,8 @@ class CRIC(QueuesConfigPlugin):
         source = CricSource(location, self.state_dir, float(self._typed("refresh")), self._options())
         document = source.load(warnings)
         if document is None:
-            return [ConfigLayer(name=label, sections={}, warnings=warnings)]
+            return [ConfigLayer(name=label, sections={}, warnings=warnings,
+                                failed="CRIC could not be read and no copy is cached")]
         scale = Scale(jobs_per_pilot=self._typed("jobsperpilot"), factories=self._typed("numfactories"))
         origin = Origin(label)
         taken: set[str] = set()
