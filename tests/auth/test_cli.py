@@ -148,3 +148,22 @@ def test_unreadable_auth_conf_fails_the_credential_of_each_queue_not_the_status(
     credential = records["WITH_PROXY"]["batch"]["credential"]
     assert credential["lifetime"] is None and "auth.conf:1" in credential["error"]
     assert "auth.conf:1" in result.stderr
+
+
+def test_library_calls_for_one_queue(factory, tmp_path):
+    from apfctl.config.loader import load
+    from apfctl.credentials import credential_file, credential_status
+    from apfctl.errors import ConfigError
+
+    loaded = load(str(factory), str(tmp_path / "state"))
+    field = credential_status(loaded.queue("WITH_TOKEN"), loaded.context)
+    assert field["profile"] == "ce-token" and field["kind"] == "token" and field["lifetime"] > 4 * 86400
+    assert credential_status(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
+    assert credential_file(loaded.queue("WITH_PROXY"), loaded.context) == ("x509", f"{tmp_path}/fresh.pem")
+    assert credential_file(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
+    (tmp_path / "queues.conf").write_text((tmp_path / "queues.conf").read_text() + "\n[GONE]\n"
+                                          "batchsubmit.local.proxy = nosuch\n")
+    loaded = load(str(factory), str(tmp_path / "state"))
+    with pytest.raises(ConfigError, match="profile nosuch is not usable"):
+        credential_file(loaded.queue("GONE"), loaded.context)
+    assert "is not defined" in credential_status(loaded.queue("GONE"), loaded.context)["error"]
