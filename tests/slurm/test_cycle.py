@@ -83,3 +83,14 @@ def test_dry_run_shows_the_batch_script_and_submits_nothing(site: Site) -> None:
     assert '#SBATCH --constraint="a b"' in script
     assert f"#SBATCH --job-name=apf:{site.factory_id}:SL_DRY:" in script
     assert site.jobs("SL_DRY") == []
+
+
+def test_a_queue_name_with_slurm_and_tag_metacharacters(site: Site) -> None:
+    site.write({"SL:ODD%j": {}})
+    result = site.apfctl("cycle", "--all")
+    assert result.returncode == 0, result.stderr
+    pilot = records(result)["SL:ODD%j"]["submission"]["ids"][0]
+    wait_for(lambda: _ended(site, "SL:ODD%j", 1), what="the pilot to end")
+    folder = site.logs / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}" / "SL_ODD%j"
+    assert "FACTORYQUEUE=SL:ODD%j" in (folder / f"{pilot}.out").read_text()   # % not taken as a pattern
+    assert records(site.apfctl("status", "--all"))["SL:ODD%j"]["batch"]["done_1h"] == 1
