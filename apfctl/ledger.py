@@ -196,6 +196,15 @@ class Ledger:
         self._run("UPDATE submissions SET state = ?, ids = ?, time = ? WHERE queue = ? AND cycle = ?",
                   (state, json.dumps(ids), time.time(), queue, cycle))
 
+    def submitted_totals(self) -> dict[str, int]:
+        """Pilots submitted per queue over the retention period (MaxToSubmit, MinToSubmit)."""
+        totals: dict[str, int] = {}
+        if self._db is None:
+            return totals
+        for queue, ids in self._run("SELECT queue, ids FROM submissions WHERE state = 'submitted'"):
+            totals[queue] = totals.get(queue, 0) + len(json.loads(ids))
+        return totals
+
     # -- actions (clean-up, renewals) -----------------------------------------------------
     def log_action(self, kind: str, queue: str | None, detail: Mapping[str, Any]) -> None:
         self._run("INSERT INTO actions (time, kind, queue, detail) VALUES (?, ?, ?, ?)",

@@ -149,7 +149,28 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = _no_wms(queue)
     _add_credentials(loaded, queues, records)
+    _add_submitted_totals(loaded, records.values())
     return [records[q.name] for q in queues]
+
+
+def _add_submitted_totals(loaded: Loaded, records: Iterable[Record]) -> None:
+    """``batch.submitted_total`` from the ledger: what the factory sent, not what runs.
+
+    An unreadable ledger leaves the field out, which the rules that need it treat as unknown.
+    """
+    from apfctl.errors import LedgerError
+    from apfctl.ledger import Ledger
+
+    try:
+        with Ledger.for_factory(loaded, create=False) as ledger:
+            totals = ledger.submitted_totals()
+    except LedgerError as exc:
+        log.warning("submitted totals unknown: %s", exc)
+        return
+    for record in records:
+        batch = record.get("batch")
+        if batch and batch.get("ok"):
+            batch["submitted_total"] = totals.get(record["queue"], 0)
 
 
 def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:

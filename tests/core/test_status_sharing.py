@@ -58,3 +58,16 @@ def test_ledger_keeps_records_for_the_retention_period(tmp_path: Path) -> None:
         assert ledger.prune(keep_days=2) == 1
         assert [r["cycle"] for r in ledger.records("Q")] == ["new"]
         assert ledger.latest()["Q"]["cycle"] == "new"
+
+
+def test_submitted_total_comes_from_the_ledger(tmp_path: Path) -> None:
+    good = write(tmp_path / "wms.json", json.dumps({"SITE_0": {"ready": 0}, "SITE_1": {"ready": 0}}))
+    loaded = load(str(config_for(tmp_path, str(good), 2)), tmp_path / "state")
+    assert [r["batch"]["submitted_total"] for r in collect(loaded, ["Q0", "Q1"])] == [0, 0]
+    with Ledger(tmp_path / "state") as ledger:
+        for cycle, ids in (("c1", ["a", "b"]), ("c2", ["c"])):
+            ledger.claim_submission("Q0", cycle)
+            ledger.finish_submission("Q0", cycle, ids)
+        ledger.claim_submission("Q0", "c3")
+        ledger.finish_submission("Q0", "c3", [], state="failed")
+    assert [r["batch"]["submitted_total"] for r in collect(loaded, ["Q0", "Q1"])] == [3, 0]
