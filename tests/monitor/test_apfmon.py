@@ -204,3 +204,20 @@ def test_merge_keeps_the_first_place_and_the_newest_body():
     assert [(c.path, c.json or c.form) for c in merged] == [
         ("/factories/f", {"v": 2}), ("/jobs", [1]), ("/labels/f:A", {"status": "new"}), ("/jobs", [2])]
     assert merged[0].queued == 5.0
+
+
+def test_the_outbox_gives_each_queued_file_to_one_publisher_and_takes_over_dead_claims(tmp_path):
+    import os
+
+    from apfctl_apfmon.outbox import STALE_CLAIM, Outbox
+
+    first, second = Outbox(tmp_path / "box"), Outbox(tmp_path / "box")
+    first.put([Call("PUT", "/jobs", json=[1], queued=1.0)])
+    assert [c.json for c in second.claim()] == [[1]]
+    assert first.claim() == []                          # claimed by the other publisher
+    (claimed,) = list((tmp_path / "box").iterdir())
+    old = time.time() - STALE_CLAIM - 60
+    os.utime(claimed, (old, old))                       # its publisher died long ago
+    assert [c.json for c in first.claim()] == [[1]]
+    first.put([])                                       # all sent: the claim goes away
+    assert list((tmp_path / "box").iterdir()) == []
