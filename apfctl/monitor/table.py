@@ -120,7 +120,15 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 
 
 def _chunks(text: str, width: int) -> list[str]:
-    return [text[start:start + width] for start in range(0, len(text), width)] or [""]
+    """``text`` in pieces of at most ``width``, broken after a ``;``, ``,`` or space when there is one."""
+    pieces = []
+    while len(text) > width:
+        cut = max(text.rfind(mark, 0, width) for mark in ";, ") + 1
+        cut = cut if cut > width // 3 else width
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    pieces.append(text)
+    return pieces
 
 
 def render(view: View, width: int, *, wide: bool = False, footer: str | None = None,
