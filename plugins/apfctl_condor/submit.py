@@ -24,6 +24,7 @@ from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, Plugin, SubmitResult
+from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes
@@ -66,7 +67,6 @@ class CondorBase(BatchSubmitPlugin):
     OWN_KEYS: ClassVar[dict[str, Key]] = BASE_KEYS
     PARENTS: ClassVar[tuple[str, ...]] = ("condorbase",)
     KEYS: ClassVar[dict[str, Key]] = {}
-    EXECUTABLE_REQUIRED: ClassVar[bool] = True
     _all_own: ClassVar[dict[str, Key]] = BASE_KEYS   # OWN_KEYS of the class and its bases
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -221,7 +221,7 @@ class CondorBase(BatchSubmitPlugin):
         d.add(f"+{CYCLE_ATTR}", quote(cycle))
         d.add("environment", quote_environment(self.environment(fid, log_url, monitor_url, user)),
               self.key("environ"))
-        executable = self.queue.typed("executable", Key("command", None, required=self.EXECUTABLE_REQUIRED))
+        executable = self.executable()
         if executable is not None:
             d.add("executable", executable, "executable")
         arguments = self.queue.getstr("executable.arguments")
@@ -234,6 +234,10 @@ class CondorBase(BatchSubmitPlugin):
         d.add("stream_error", "False")
         d.add("notification", "Error")
         d.add("transfer_executable", "True")
+
+    def executable(self) -> str | None:
+        """The queue's pilot: the apfctl wrapper unless ``executable`` names another one."""
+        return resolve_executable(self.queue)
 
     def environment(self, fid: str, log_url: str | None, monitor_url: str | None, user: str | None) -> list[str]:
         """APF's pilot environment (inventory §2.4.2), then ``environ``."""
@@ -598,8 +602,11 @@ class CondorEC2(CondorGrid):
                 "secret_access_key": Key("path", None, doc="file holding the secret key"),
                 "usessh": Key("bool", False, doc="accepted in APF files; VMs are retired by condor_rm here")}
     PARENTS = ("condorec2", "condorbase")
-    EXECUTABLE_REQUIRED = False   # the VM runs its image; APF set executable to the queue name
     _URL = re.compile(r"^https?://[A-Za-z0-9_.:\[\]-]+(/[A-Za-z0-9_./~-]*)?$")
+
+    def executable(self) -> str | None:
+        """The VM runs its image, not a pilot: the executable is the queue name (as in APF)."""
+        return None
 
     def lines(self, d: Description, cycle: str) -> None:
         CondorBase.lines(self, d, cycle)

@@ -31,6 +31,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.wrapper import resolve_executable
 from apfctl_local import pilotstate
 from apfctl_local.pilotstate import PilotState
 
@@ -39,7 +40,7 @@ log = logging.getLogger("apfctl.local")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 KEYS: dict[str, Key] = {
-    "executable": Key("command", None, required=True, doc="the pilot each local process runs"),
+    "executable": Key("command", None, doc="the pilot each local process runs (default: the apfctl wrapper)"),
     "executable.arguments": Key("str", None, doc="its arguments (split as a shell would, no expansion)"),
     "batchsubmit.{name}.slots": Key("int", 4, minimum=1,
                                     doc="pilots of this queue running at once; the others wait as pending"),
@@ -79,8 +80,7 @@ class LocalSubmit(BatchSubmitPlugin):
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
-        keys = _keys(name)
-        executable = queue.typed("executable", keys["executable"])
+        executable = resolve_executable(queue)
         problems = []
         if "/" in executable:
             if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
@@ -97,7 +97,7 @@ class LocalSubmit(BatchSubmitPlugin):
         super().__init__(name, queue, factory)
         keys = _keys(name)
         prefix = f"batchsubmit.{name.lower()}"
-        self.executable: str = queue.typed("executable", keys["executable"])
+        self.executable: str = resolve_executable(queue)
         arguments = queue.typed("executable.arguments", keys["executable.arguments"]) or ""
         try:
             self.arguments = shlex.split(arguments)
