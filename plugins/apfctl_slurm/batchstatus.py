@@ -17,7 +17,7 @@ from pathlib import Path
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
-from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished
+from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished, Outcome
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import history, journal
 from apfctl_slurm.commands import SlurmCommands
@@ -52,7 +52,7 @@ class Endpoint:
         return history.ended_jobs(self.commands, self.history, Path(self.jobcomp), since)
 
 
-def _outcome(job: Job, retired: set[str], retired_arrays: set[str]) -> str:
+def _outcome(job: Job, retired: set[str], retired_arrays: set[str]) -> Outcome:
     """done, fault, or removed: cancelled by the factory itself (its journal has the id).
 
     When the last pending tasks of an array are cancelled, Slurm ends the array's own record
@@ -104,11 +104,11 @@ class SlurmBatchStatus(BatchStatusPlugin):
                 finished[job.tag.queue][job.id] = job
             elif category == "held":
                 batch.held += 1
-                holds[job.tag.queue][job.reason or job.state] += 1
+                holds[job.tag.queue][job.reason if job.reason not in ("", "None") else job.state] += 1
             else:
                 setattr(batch, category, getattr(batch, category) + 1)
         for name, batch in counts.items():
-            batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired, retired_arrays))  # type: ignore[arg-type]
+            batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired, retired_arrays))
                               for job in finished[name].values() if job.end is not None and job.end >= since]
             batch.extra["held_reasons"] = [{"code": None, "subcode": None, "count": count, "example": reason}
                                            for reason, count in holds[name].most_common()]
