@@ -1,4 +1,4 @@
-"""The terminal table (rich), fitted to the console width.
+"""The terminal table: rich text, laid out here to fit the console's width (and height).
 
 Cells never wrap: when the terminal is too narrow for every column at its minimum width,
 the least important columns are left out (activity first, the queue name never), and the
@@ -74,7 +74,9 @@ def layout(rows: list[Row], width: int, several: bool = False) -> list[tuple[Col
     their minimum widths do not fit, the least important columns are left out. What is
     left goes to the queue name first, then to the last msg.
     """
-    natural = {c.key: max([len(c.header), c.min_width, *(len(_text(row, c.key, several)) for row in rows)])
+    from rich.cells import cell_len
+
+    natural = {c.key: max([len(c.header), c.min_width, *(cell_len(_text(row, c.key, several)) for row in rows)])
                for c in COLUMNS}
     flexible = {"queue", "msg"}
 
