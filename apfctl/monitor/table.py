@@ -31,7 +31,7 @@ class Column:
 COLUMNS = (
     Column("queue", "queue", 100, 8),
     Column("pending", "created", 90, 7, True),
-    Column("held", "held", 40, 4, True),
+    Column("held", "held", 50, 4, True),
     Column("running", "running", 88, 7, True),
     Column("exiting", "exiting", 45, 7, True),
     Column("done_1h", "done 1h", 70, 7, True),
