@@ -55,7 +55,7 @@ def _message(record: Mapping[str, Any]) -> str:
     return "; ".join(errors)
 
 
-def _is_dry_run(record: Mapping[str, Any]) -> bool:
+def is_dry_run(record: Mapping[str, Any]) -> bool:
     submission = record.get("submission")
     return isinstance(submission, Mapping) and bool(submission.get("dry_run"))
 
@@ -63,7 +63,7 @@ def _is_dry_run(record: Mapping[str, Any]) -> bool:
 def build(records: Sequence[Mapping[str, Any]], factory_id: str, factory_info: Mapping[str, str],
           batch_size: int) -> list[Call]:
     """The calls for one cycle's records, in the order apfmon needs them (labels before jobs)."""
-    records = [record for record in records if not _is_dry_run(record)]
+    records = [record for record in records if not is_dry_run(record)]
     calls = [Call("PUT", f"/factories/{quote(factory_id, safe='')}", json=dict(factory_info), key="factory")]
     labels = []
     for record in records:

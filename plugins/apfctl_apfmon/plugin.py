@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from apfctl import __version__
 from apfctl.config.keys import Key
 from apfctl.interfaces import FactoryContext, MonitorPlugin
-from apfctl_apfmon.calls import Call, build, expire, merge
+from apfctl_apfmon.calls import Call, build, expire, is_dry_run, merge
 from apfctl_apfmon.outbox import Outbox
 
 log = logging.getLogger("apfctl.apfmon")
@@ -153,6 +153,8 @@ class APFMon(MonitorPlugin):
             log.debug("apfmon failure", exc_info=True)
 
     def _publish(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if records and all(is_dry_run(record) for record in records):
+            return      # a dry run has no side effects, apfmon included
         started = time.monotonic()
         queued, too_old = expire(self.outbox.claim(), self.keep)
         if too_old:

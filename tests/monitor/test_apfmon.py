@@ -99,13 +99,16 @@ def test_a_cycle_sends_factory_labels_jobs_and_messages_in_apfmons_formats(tmp_p
     assert outbox_calls(loaded) == []
 
 
-def test_the_apf_entry_point_name_and_a_dry_run_record(tmp_path, apfmon, httpserver):
+def test_the_plugin_made_directly_and_dry_run_records(tmp_path, apfmon, httpserver):
     loaded = make_factory(tmp_path, httpserver.url_for("/api"))
     dry = record("BNL_1", submitted=2)
     dry["submission"]["dry_run"] = True
     plugin = APFMon("apfmon-test", loaded.context.monitor_sections["apfmon-test"], loaded.context)
     plugin.publish([dry])
-    assert [(method, path) for method, path, _ in apfmon.requests] == [("PUT", f"/api/factories/{FACTORY}")]
+    assert apfmon.requests == []                          # a dry run sends nothing
+    plugin.publish([dry, record("CERN_1", submitted=0, ids=[])])
+    assert [path for _, path, _ in apfmon.requests] == [
+        f"/api/factories/{FACTORY}", "/api/labels", f"/api/labels/{FACTORY}:CERN_1"]
 
 
 def test_a_hanging_apfmon_costs_at_most_the_budget_and_calls_wait_for_the_next_cycle(
