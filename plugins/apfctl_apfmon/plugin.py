@@ -72,7 +72,6 @@ class _Sender:
         self.verify = verify
         self.lock = threading.Lock()
         self.sent = 0
-        self.dropped = 0
         self.stopped = False
         self.problem: str | None = None
 
@@ -114,8 +113,6 @@ class _Sender:
         if status >= 400:
             log.warning("apfmon refused %s %s (HTTP %d: %s); not retried", call.method, url, status,
                         response.text[:200])
-            with self.lock:
-                self.dropped += 1
 
     def stop(self) -> tuple[int, str | None]:
         """Stop after the call in flight; (calls done with, the problem met)."""
