@@ -11,9 +11,11 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from apfctl import plugins
 from apfctl.config.generic import FACTORY_KEYS, QUEUE_KEYS, is_legacy_factory_key, is_legacy_queue_key
+from apfctl.config.ini import merge_layers, parse_file
 from apfctl.config.keys import Key, expand_keys, match_key
 from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig, Section
@@ -147,6 +149,38 @@ def _check_profiles(loaded: Loaded, names: list[str], report: Report) -> None:
             report.bad_queues.add(error.section)
 
 
+def check_monitor_sections(loaded: Loaded, names: Iterable[str], report: Report) -> None:
+    """Every ``monitorsection`` a queue names exists in monitorConf, with a known plugin."""
+    wanted: dict[str, QueueConfig] = {}
+    for name in names:
+        queue = loaded.queue(name)
+        for section in queue.getlist("monitorsection"):
+            wanted.setdefault(section, queue)
+    if not wanted:
+        return
+    path = loaded.factory.typed("monitorConf", FACTORY_KEYS["monitorConf"])
+    sections = {n: Section(n, v) for n, v in merge_layers([parse_file(Path(path))]).items()} if path else {}
+    for section_name, queue in wanted.items():
+        section = sections.get(section_name)
+        if section is None:
+            where = f"not in monitorConf ({path})" if path else "no monitorConf is set in [Factory]"
+            report.errors.append(queue.error("monitorsection", f"monitor section {section_name!r}: {where}",
+                                             queue.get("monitorsection")))
+            report.bad_queues.add(queue.name)
+            continue
+        found = Report()
+        try:
+            plugin = plugins.find("monitor", section.getstr("monitorplugin") or "")
+        except PluginError as exc:
+            found.errors.append(section.error("monitorplugin", str(exc), section.get("monitorplugin")))
+        else:
+            for key, spec in getattr(plugin, "SECTION_KEYS", {}).items():
+                _typed(section, key, spec, found)
+        if found.errors:  # a queue whose monitor is broken is a broken queue
+            report.errors.extend(found.errors)
+            report.bad_queues.add(queue.name)
+
+
 def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
     """Validate the factory section and the given queues (default: every enabled queue)."""
     report = Report(warnings=list(loaded.warnings))
@@ -156,6 +190,7 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
         factory_declared.update(plugins.find("config", name).FACTORY_KEYS)
     for name in names:
         factory_declared.update(check_queue(loaded.queue(name), loaded, report))
+    check_monitor_sections(loaded, names, report)
     _check_profiles(loaded, names, report)
     _interpolation(loaded.factory, report)
     _check_values(loaded.factory, factory_declared, report)

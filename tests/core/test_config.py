@@ -171,3 +171,18 @@ def test_relative_paths_are_taken_from_the_file_that_set_them(tmp_path: Path) ->
 
     queue = load(str(config), tmp_path / "s").queues["Q"]
     assert queue.typed("executable", Key("command")) == str(tmp_path / "sub" / "bin" / "pilot.sh")
+
+
+def test_monitor_sections_are_checked(tmp_path: Path) -> None:
+    write(tmp_path / "monitor.conf", "[dummy-monitor]\nmonitorplugin = Dummy\n\n[apfmon]\nmonitorplugin = APF\n"
+                                     "apfmon.timeout = soon\n\n[typo]\nmonitorplugin = APFMun\n")
+    config = make(tmp_path, ("a.conf", BASE + "\n[OK]\nmonitorsection = dummy-monitor\n\n[BAD]\n"
+                                              "monitorsection = apfmon, typo, nowhere\n"),
+                  factory_extra=f"monitorConf = {tmp_path / 'monitor.conf'}")
+    report = check(load(str(config), tmp_path / "s"))
+    text = "\n".join(map(str, report.errors))
+    assert "monitor section 'nowhere': not in monitorConf" in text
+    assert "[apfmon] monitorURL: required key is missing" in text
+    assert "[apfmon] apfmon.timeout = 'soon': not a number" in text
+    assert "[typo] monitorplugin = 'APFMun': unknown monitor plugin 'APFMun'; did you mean APFMon?" in text
+    assert report.bad_queues == {"BAD"}
