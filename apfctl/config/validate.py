@@ -151,22 +151,23 @@ def _check_profiles(loaded: Loaded, names: list[str], report: Report) -> None:
 
 def check_monitor_sections(loaded: Loaded, names: Iterable[str], report: Report) -> None:
     """Every ``monitorsection`` a queue names exists in monitorConf, with a known plugin."""
-    wanted: dict[str, QueueConfig] = {}
+    wanted: dict[str, list[QueueConfig]] = {}
     for name in names:
         queue = loaded.queue(name)
         for section in queue.getlist("monitorsection"):
-            wanted.setdefault(section, queue)
+            wanted.setdefault(section, []).append(queue)
     if not wanted:
         return
     path = loaded.factory.typed("monitorConf", FACTORY_KEYS["monitorConf"])
     sections = {n: Section(n, v) for n, v in merge_layers([parse_file(Path(path))]).items()} if path else {}
-    for section_name, queue in wanted.items():
+    for section_name, queues in wanted.items():
         section = sections.get(section_name)
         if section is None:
             where = f"not in monitorConf ({path})" if path else "no monitorConf is set in [Factory]"
-            report.errors.append(queue.error("monitorsection", f"monitor section {section_name!r}: {where}",
-                                             queue.get("monitorsection")))
-            report.bad_queues.add(queue.name)
+            for queue in queues:
+                report.errors.append(queue.error("monitorsection", f"monitor section {section_name!r}: {where}",
+                                                 queue.get("monitorsection")))
+                report.bad_queues.add(queue.name)
             continue
         found = Report()
         try:
@@ -178,7 +179,7 @@ def check_monitor_sections(loaded: Loaded, names: Iterable[str], report: Report)
                 _typed(section, key, spec, found)
         if found.errors:  # a queue whose monitor is broken is a broken queue
             report.errors.extend(found.errors)
-            report.bad_queues.add(queue.name)
+            report.bad_queues.update(queue.name for queue in queues)
 
 
 def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
