@@ -63,6 +63,8 @@ def sacct(commands: SlurmCommands, since: float) -> list[Job]:
         if tag is None:
             continue
         job_id, state, submit, start, end, _ = fields
+        if "_[" in job_id:   # an array's own record ("1234_[0-3]" for a moment, then "1234", as squeue says)
+            job_id = job_id.partition("_")[0]
         job = Job(job_id, tag, state.split()[0] if state else "", "", parse_time(submit),
                   parse_time(start), parse_time(end))
         if job.end is not None and job.end >= since:

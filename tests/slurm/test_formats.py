@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from apfctl_slurm import history, journal
+from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.jobs import categorize, parse_squeue
 from apfctl_slurm.script import BatchScript, check_memory, check_time
 from apfctl_slurm.tags import Tag, parse_job_name
@@ -117,3 +118,30 @@ def test_batch_script_escapes_and_options(tmp_path: Path) -> None:
     assert "#SBATCH --array=0-2" in script and "#SBATCH --time=10:00" in script
     assert "export EXTRA='it'\"'\"'s'" in script
     assert script.rstrip().endswith("exec /bin/pilot -s 'a b'")
+
+
+def _sacct(tmp_path: Path, output: str) -> SlurmCommands:
+    """A stand-in sacct that prints what Slurm 22.05's printed here (tests need no cluster)."""
+    script = tmp_path / "sacct"
+    script.write_text(f"#!/bin/sh\ncat <<'END'\n{output}END\n")
+    script.chmod(0o755)
+    return SlurmCommands((("sacct", str(script)),), None, 10.0)
+
+
+def test_sacct_lines_and_an_arrays_own_record(tmp_path: Path) -> None:
+    name = Tag("f", "Q", "c").job_name()
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))
+    commands = _sacct(tmp_path, f"5_0|COMPLETED|{stamp}|{stamp}|{stamp}|{name}\n"
+                                f"5_1|CANCELLED by 0|{stamp}|{stamp}|{stamp}|{name}\n"
+                                f"6_[0-1]|CANCELLED by 0|{stamp}|Unknown|{stamp}|{name}\n"
+                                f"7|COMPLETED|{stamp}|{stamp}|{stamp}|allocation\n")
+    jobs = history.sacct(commands, now - 60)
+    assert [(job.id, job.state, job.category) for job in jobs] == [
+        ("5_0", "COMPLETED", "done"), ("5_1", "CANCELLED", "fault"), ("6", "CANCELLED", "fault")]
+    assert jobs[2].walltime == 0.0
+
+
+def test_sacct_without_accounting(tmp_path: Path) -> None:
+    with pytest.raises(history.AccountingDisabled):
+        history.sacct(_sacct(tmp_path, "Slurm accounting storage is disabled\n"), 0.0)
