@@ -8,7 +8,8 @@ goes to ``<array job id>_<task>.out|.err`` beside it.
 Retirement cancels the queue's pilots that have not started first (held, then pending), newest
 or oldest first as ``overlay.killorder`` says, and running ones only when ``overlay.peaceful``
 is False. The ids are written to the factory's journal before ``scancel`` runs, so that status
-counts them as removed, not as faults.
+counts them as removed, not as faults. ``apfctl clean`` cancels held pilots and pilots
+pending for too long the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import shlex
 import time
 from pathlib import Path
+from typing import Any
 
 from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
@@ -45,6 +47,9 @@ KEYS: dict[str, Key] = {
     "batchsubmit.{name}.overlay.peaceful": Key("bool", True, doc="retire only pilots that have not started"),
     "batchsubmit.{name}.overlay.killorder": Key("str", "newest", choices=("newest", "oldest"),
                                                 doc="which pilots retirement cancels first"),
+    "batchsubmit.{name}.clean.held.remove": Key("bool", True, doc="apfctl clean cancels held pilots"),
+    "batchsubmit.{name}.clean.stale.idle": Key("float", 86400.0, minimum=0,
+                                               doc="apfctl clean cancels pilots pending longer (seconds; 0: never)"),
 }
 
 # sbatch option names of the resource keys
@@ -123,6 +128,8 @@ class SlurmSubmit(BatchSubmitPlugin):
         self.peaceful: bool = queue.typed(f"{prefix}.overlay.peaceful", keys[f"{prefix}.overlay.peaceful"])
         self.killorder: str = queue.typed(f"{prefix}.overlay.killorder",
                                           keys[f"{prefix}.overlay.killorder"]).lower()
+        self.remove_held: bool = queue.typed(f"{prefix}.clean.held.remove", keys[f"{prefix}.clean.held.remove"])
+        self.stale_idle: float = queue.typed(f"{prefix}.clean.stale.idle", keys[f"{prefix}.clean.stale.idle"])
         self.journal = journal.journal_path(factory.state_dir, self.commands.cluster)
 
     # -- finding ---------------------------------------------------------------------------
@@ -203,6 +210,10 @@ class SlurmSubmit(BatchSubmitPlugin):
                        f"killorder={self.killorder}, peaceful={self.peaceful}") if ids else None
         if dry_run or not ids:
             return SubmitResult(ids=ids if dry_run else [], description=description)
+        return SubmitResult(ids=self._cancel(ids), description=description)
+
+    def _cancel(self, ids: list[str]) -> list[str]:
+        """Journal the ids as the factory's own removals, then one ``scancel``; the ids cancelled."""
         journal.record(self.journal, ids)
         result = self.commands.run("scancel", *ids)
         gone = set()
@@ -210,8 +221,28 @@ class SlurmSubmit(BatchSubmitPlugin):
             for line in result.stderr.splitlines():
                 match = _SCANCEL_ERROR.search(line)
                 if match and match.group(2).strip().lower().startswith(_BENIGN_SCANCEL):
-                    gone.add(match.group(1))   # ended meanwhile: nothing to retire
+                    gone.add(match.group(1))   # ended meanwhile: nothing to cancel
                 elif "error" in line.lower():
                     raise self.commands.fail("scancel", result, f" (queue {self.queue.name})")
-        return SubmitResult(ids=[job_id for job_id in ids if job_id not in gone], description=description)
+        return [job_id for job_id in ids if job_id not in gone]
 
+    # -- clean-up (apfctl clean) ---------------------------------------------------------
+    def clean(self, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Cancel held pilots (``clean.held.remove``) and pilots pending longer than
+        ``clean.stale.idle`` seconds; one dict per action. Both count as the factory's removals."""
+        live = self._mine(squeue(self.commands, ACTIVE))
+        now = time.time()
+        held = [job.id for job in live if job.category == "held"] if self.remove_held else []
+        stale = [job.id for job in live if job.category == "pending" and self.stale_idle
+                 and job.submit is not None and now - job.submit > self.stale_idle]
+        actions = []
+        for what, ids, reason in (("remove_held", held, "held pilot cancelled by apfctl clean"),
+                                  ("remove_stale", stale, f"pending longer than {self.stale_idle:g} s")):
+            if not ids:
+                continue
+            entry: dict[str, Any] = {"queue": self.queue.name, "action": "remove", "what": what, "ids": ids,
+                                     "reason": reason, "dry_run": dry_run}
+            if not dry_run:
+                entry["succeeded"] = len(self._cancel(ids))
+            actions.append(entry)
+        return actions

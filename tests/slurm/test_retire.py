@@ -4,6 +4,7 @@ when the queue is not peaceful, newest or oldest first as killorder says."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from slurm_helpers import Site, records, wait_for
@@ -62,3 +63,26 @@ def test_apfctl_submit_retires_on_a_negative_decision(site: Site) -> None:
     assert result.returncode == 0, result.stderr
     submission = records(result)["SL_NEG"]["submission"]
     assert submission["retired"] == 2 and submission["ids"] == [pending[2], pending[1]]
+
+
+def test_apfctl_clean_cancels_held_and_stale_pilots(site: Site) -> None:
+    site.write({"SL_HOLD": {"batchsubmit.slurm.options": "--hold"},
+                "SL_STALE": {**LATER, "batchsubmit.slurm.clean.stale.idle": "1"},
+                "SL_FRESH": LATER})
+    assert site.apfctl("cycle", "--all").returncode == 0
+    wait_for(lambda: time.time() - min(job.submit or 0 for job in site.jobs()) > 2, what="pilots to be 2 s old")
+
+    dry = site.apfctl("clean", "--no-logs", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert sorted(json.loads(line)["what"] for line in dry.stdout.splitlines()) == ["remove_held", "remove_stale"]
+    assert len(site.jobs()) == 3
+
+    result = site.apfctl("clean", "--no-logs")
+    assert result.returncode == 0, result.stderr
+    actions = {(a["queue"], a["what"]): a for a in map(json.loads, result.stdout.splitlines())}
+    assert set(actions) == {("SL_HOLD", "remove_held"), ("SL_STALE", "remove_stale")}
+    assert all(a["succeeded"] == 1 for a in actions.values())
+    wait_for(lambda: {job.tag.queue for job in site.jobs() if job.category == "pending"} == {"SL_FRESH"}
+             and not any(job.category == "held" for job in site.jobs()), what="held and stale pilots to go")
+    status = records(site.apfctl("status", "--all"))
+    assert all(record["batch"]["fault_1h"] == 0 for record in status.values())   # the factory's own removals
