@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 from slurm_helpers import Site, require_slurm, start_slurm
 
 TIMELIMIT_TEST = "test_a_pilot_over_its_time_limit_is_a_fault"
-_session: dict[str, object] = {}
+
+
+@dataclass
+class _Session:
+    asked: bool = False
+    problem: str | None = None
+    timelimit: tuple[Site, str] | None = None
+
+
+_session = _Session()
 
 
 def _problem() -> str | None:
     """Why the local cluster is unusable (after starting it, as root), or None; asked once."""
-    if "problem" not in _session:
-        _session["problem"] = start_slurm()
-    return _session["problem"]  # type: ignore[return-value]
+    if not _session.asked:
+        _session.problem, _session.asked = start_slurm(), True
+    return _session.problem
 
 
 def _submit_timelimit_pilot() -> tuple[Site, str]:
@@ -41,8 +51,8 @@ def _submit_timelimit_pilot() -> tuple[Site, str]:
     site = Site(Path(tempfile.mkdtemp(prefix="apfctl-slurm-timelimit-")))
     site.write({"SL_TIMELIMIT": {"executable.arguments": "600 0", "batchsubmit.slurm.time": "1"}})
     result = Submitter(site.loaded(), None).plugin("SL_TIMELIMIT").submit(1, "20260101T000000Z-0001")
-    _session["timelimit"] = (site, result.ids[0])
-    return site, result.ids[0]
+    _session.timelimit = (site, result.ids[0])
+    return _session.timelimit
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -51,9 +61,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    pilot = _session.pop("timelimit", None)
-    if pilot is not None:
-        site, _ = pilot  # type: ignore[misc]
+    if _session.timelimit is not None:
+        site, _ = _session.timelimit
+        _session.timelimit = None
         site.cancel_all()
         shutil.rmtree(site.folder, ignore_errors=True)
 
@@ -82,4 +92,4 @@ def site(tmp_path: Path, slurm_problem: str | None) -> Iterator[Site]:
 def timelimit_pilot(slurm_problem: str | None) -> tuple[Site, str]:
     """The pilot with a one-minute time limit that sleeps ten: submitted at collection."""
     require_slurm(slurm_problem)
-    return _session.get("timelimit") or _submit_timelimit_pilot()  # type: ignore[return-value]
+    return _session.timelimit or _submit_timelimit_pilot()
