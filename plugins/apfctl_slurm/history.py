@@ -14,6 +14,7 @@ those count as neither done nor fault anyway.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -132,7 +133,7 @@ def ended_jobs(commands: SlurmCommands, mode: str, jobcomp_path: Path, since: fl
         except AccountingDisabled as exc:
             if mode == "sacct":
                 raise BackendError(f"sacct: {exc} (batchstatus.slurm.history = sacct; use jobcomp or auto)") from None
-        if not jobcomp_path.is_file():
+        if not (jobcomp_path.is_file() and os.access(jobcomp_path, os.R_OK)):
             log.info("Slurm keeps no accounting and %s is not readable here: "
                      "pilots that ended are seen for MinJobAge only", jobcomp_path)
             return []

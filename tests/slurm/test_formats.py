@@ -145,3 +145,15 @@ def test_sacct_lines_and_an_arrays_own_record(tmp_path: Path) -> None:
 def test_sacct_without_accounting(tmp_path: Path) -> None:
     with pytest.raises(history.AccountingDisabled):
         history.sacct(_sacct(tmp_path, "Slurm accounting storage is disabled\n"), 0.0)
+
+
+def test_history_modes_without_accounting(tmp_path: Path) -> None:
+    disabled = _sacct(tmp_path, "Slurm accounting storage is disabled\n")
+    log = tmp_path / "jobcomp.log"
+    assert history.ended_jobs(disabled, "auto", log, 0.0) == []                 # no log here: squeue only
+    log.write_text(_jobcomp_line(3, Tag("f", "Q", "c").job_name(), "FAILED", time.time()))
+    assert [job.id for job in history.ended_jobs(disabled, "auto", log, 0.0)] == ["3"]
+    assert [job.id for job in history.ended_jobs(disabled, "jobcomp", log, 0.0)] == ["3"]
+    assert history.ended_jobs(disabled, "squeue", log, 0.0) == []
+    with pytest.raises(history.BackendError, match=r"batchstatus\.slurm\.history = sacct"):
+        history.ended_jobs(disabled, "sacct", log, 0.0)
