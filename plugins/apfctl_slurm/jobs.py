@@ -100,10 +100,12 @@ def parse_squeue(text: str) -> list[Job]:
     return jobs
 
 
-def squeue(commands: SlurmCommands, states: str = "all") -> list[Job]:
+def squeue(commands: SlurmCommands, states: str = "all", name: str | None = None) -> list[Job]:
     """The factory user's pilots in one ``squeue`` call (``all`` includes jobs that ended
-    within MinJobAge); BackendError with Slurm's message if it fails."""
-    result = commands.run("squeue", "--me", "--noheader", "--array", f"--states={states}",
+    within MinJobAge), only those with job name ``name`` if given; BackendError with Slurm's
+    message if it fails."""
+    named = [f"--name={name}"] if name else []
+    result = commands.run("squeue", "--me", "--noheader", "--array", f"--states={states}", *named,
                           "--format", SQUEUE_FORMAT)
     if result.returncode != 0:
         raise commands.fail("squeue", result)

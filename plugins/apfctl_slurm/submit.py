@@ -140,7 +140,8 @@ class SlurmSubmit(BatchSubmitPlugin):
     def find_submitted(self, cycle: str) -> list[str]:
         """Pilots of this cycle that ``squeue`` still lists; for an older cycle, also those in
         the history (they may have ended more than MinJobAge ago)."""
-        found = {job.id: job for job in self._mine(squeue(self.commands)) if job.tag.cycle == cycle}
+        name = Tag(self.factory.factory_id, self.queue.name, cycle).job_name()   # filtered by slurmctld
+        found = {job.id: job for job in self._mine(squeue(self.commands, name=name)) if job.tag.cycle == cycle}
         started = _cycle_time(cycle)
         if started is None or time.time() - started > 120:
             since = started - 60 if started is not None else time.time() - 86400
