@@ -63,7 +63,7 @@ class SlurmCommands:
         cluster = ["-M", self.cluster] if self.cluster else []
         return [self.path(command), *cluster, *args]
 
-    def run(self, command: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a Slurm command once; BackendError if it cannot be started or does not answer.
 
         A non-zero exit is returned, not raised: callers judge Slurm's message themselves.
@@ -72,7 +72,7 @@ class SlurmCommands:
         env = {k: v for k, v in os.environ.items() if k not in _UNSET_ENV}
         env.update(_PINNED_ENV)
         try:
-            return subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env,
+            return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
                                   timeout=self.timeout, check=False)
         except FileNotFoundError:
             raise BackendError(f"{command} not found ({self._where(command)})") from None

@@ -22,7 +22,6 @@ EXITING = frozenset({"COMPLETING", "STAGE_OUT"})
 DONE = frozenset({"COMPLETED"})
 FAULT = frozenset({"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
                    "PREEMPTED", "DEADLINE", "REVOKED"})
-FINISHED = DONE | FAULT
 ACTIVE = "PENDING,CONFIGURING,RUNNING,SUSPENDED,COMPLETING,REQUEUE_HOLD,SPECIAL_EXIT"  # squeue -t
 
 # pending reasons that mean someone holds the job: it will not start by itself
