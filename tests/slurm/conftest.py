@@ -56,6 +56,8 @@ def _submit_timelimit_pilot() -> tuple[Site, str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if any(item.name == TIMELIMIT_TEST for item in session.items) and _problem() is None:
         _submit_timelimit_pilot()
 
