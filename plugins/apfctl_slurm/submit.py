@@ -25,6 +25,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.wrapper import resolve_executable
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import journal
 from apfctl_slurm.batchstatus import Endpoint
@@ -34,7 +35,8 @@ from apfctl_slurm.tags import Tag
 
 KEYS: dict[str, Key] = {
     **slurm_commands.KEYS,
-    "executable": Key("command", None, required=True, doc="the pilot (or wrapper) each array task runs"),
+    "executable": Key("command", None, doc="the pilot each array task runs (default: the apfctl wrapper; on a "
+                                           "remote cluster install it where the nodes see it)"),
     "executable.arguments": Key("str", None, doc="its arguments (split as a shell would, no expansion)"),
     "batchsubmit.{name}.partition": Key("str", None, doc="partition (default: the cluster's default)"),
     "batchsubmit.{name}.account": Key("str", None, doc="account to charge"),
@@ -115,7 +117,7 @@ class SlurmSubmit(BatchSubmitPlugin):
             raise queue.error(bad_key, message, queue.get(bad_key))
         self.where = Endpoint.from_queue(queue)
         self.commands = self.where.commands
-        self.executable: str = queue.typed("executable", keys["executable"])
+        self.executable: str = resolve_executable(queue)
         arguments = queue.typed("executable.arguments", keys["executable.arguments"]) or ""
         try:
             self.arguments = shlex.split(arguments)
