@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
+DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl
 
-.PHONY: venv demo test test-fast bench lint completions clean-demo slurm-up slurm-down
+.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +18,25 @@ venv: $(STAMP)
 
 ## demo: a real factory cycle on the embedded demo (File WMS, Local pilots as real processes)
 demo: venv
-	@echo "== apfctl cycle --all (embedded demo; state in $(DEMO_STATE))"
-	APFCTL_CONFIG= APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl cycle --all --config embedded:demo --format table
+	@echo "== apfctl cycle --all: status, decide, submit (embedded demo; state in $(DEMO_STATE))"
+	@$(DEMO) cycle --all --format table
+	@sleep 2
+	@echo; echo "== two seconds later (apfctl monitor --once --live): pilots created and running"
+	@$(DEMO) monitor --once --live
 	@sleep 6
-	@echo "== six seconds later: pilots moved on"
-	APFCTL_CONFIG= APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl cycle --all --config embedded:demo --format table
+	@echo; echo "== six seconds later, the next cycle: pilots done or failed, new ones submitted"
+	@$(DEMO) cycle --all --format table
+	@echo; echo "== why: apfctl history --since 1m | apfctl decide --explain"
+	@$(DEMO) history --since 1m | $(DEMO) decide --explain | tail -n 12
 
-## test: the whole suite (as root, the local Slurm is installed and started first)
+## test: the whole suite (as root: the local Slurm and shellcheck are installed first)
 test: venv
-	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; fi
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; $(MAKE) --no-print-directory system-tools; fi
 	CONDOR_CONFIG=/dev/null $(BIN)/pytest -q
+
+## system-tools: Debian tools the tests use besides Slurm (root)
+system-tools:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
 
 ## slurm-up / slurm-down: the project's single-node Slurm on localhost (root; docs/slurm.md)
 slurm-up:
@@ -41,7 +51,8 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check apfctl plugins tests benchmarks
 	@command -v shellcheck >/dev/null || { echo "shellcheck missing: apt-get install -y shellcheck"; exit 1; }
-	shellcheck --shell=sh apfctl/wrapper/*.sh
+	shellcheck --shell=sh apfctl/wrapper/*.sh apfctl/demo/*.sh
+	shellcheck scripts/*.sh
 
 completions: venv
 	$(BIN)/python -m apfctl.completions completions

@@ -123,7 +123,7 @@ def load(config: str | None = None, state_dir: str | os.PathLike[str] | None = N
     failed = [f"{layer.name}: {layer.failed}" for layer in layers if layer.failed]
     queues = {name: QueueConfig(name, values) for name, values in merge_layers(layers).items()
               if name != DEFAULT_SECTION}
-    if is_demo:
+    if is_demo and EMBEDDED_DEMO not in (config, os.environ.get("APFCTL_CONFIG")):
         log.warning("no configuration found (--config, $APFCTL_CONFIG, %s, %s): using the embedded demo",
                     user_config_path(), SYSTEM_CONFIG_PATH)
     return Loaded(path=path, is_demo=is_demo, factory=factory, queues=queues, context=context, warnings=warnings,
