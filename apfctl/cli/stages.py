@@ -188,6 +188,5 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     report = validate(loaded, selected, strict=not all_queues)
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
-    bad = report.bad_queues or loaded.failed_sources or any(_status_failed(r) or decision_failed(r) or submission_failed(r)
-                                   for r in result.records)
-    return 1 if bad else 0
+    failed_queue = any(_status_failed(r) or decision_failed(r) or submission_failed(r) for r in result.records)
+    return 1 if report.bad_queues or loaded.failed_sources or failed_queue else 0

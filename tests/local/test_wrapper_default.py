@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apfctl_local.submit import LocalSubmit
 
 from apfctl import wrapper
 from apfctl.config.model import Origin, QueueConfig, RawValue
 from apfctl.interfaces import FactoryContext
-from apfctl_local.submit import LocalSubmit
 
 
 def queue(**values: str) -> QueueConfig:
