@@ -73,6 +73,17 @@ def validate(loaded, queues: Iterable[str] | None = None, strict: bool = True):
     return report
 
 
+def existing_ledger(loaded):
+    """The factory's ledger, or None (said on stderr) when no cycle has stored anything yet."""
+    from apfctl.ledger import Ledger
+
+    ledger = Ledger.for_factory(loaded, create=False)
+    if ledger.empty:
+        click.echo(f"apfctl: no ledger yet in {loaded.context.state_dir} (no cycle has run)", err=True)
+        return None
+    return ledger
+
+
 def resolve_output_format(fmt: str, stream: IO[str] | None = None) -> str:
     if fmt != "auto":
         return fmt

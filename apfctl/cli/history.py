@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from apfctl.cli.common import config_options, load_config
+from apfctl.cli.common import config_options, existing_ledger, load_config
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -50,13 +50,10 @@ def history(queues: tuple[str, ...], since: _dt.datetime, until: _dt.datetime | 
     Example: decide yesterday's status again under a candidate configuration
       apfctl history -q BNL_ATLAS_1 --since 24h | apfctl decide --config candidate.conf
     """
-    from apfctl.ledger import Ledger
     from apfctl.record import write_record
 
-    loaded = load_config(config_path, state_dir, debug, verbose)
-    ledger = Ledger.for_factory(loaded, create=False)
-    if ledger.empty:
-        click.echo(f"apfctl: no ledger yet in {loaded.context.state_dir} (no cycle has run)", err=True)
+    ledger = existing_ledger(load_config(config_path, state_dir, debug, verbose))
+    if ledger is None:
         return 0
     with ledger:
         for record in ledger.records(list(queues) or None, since, until):

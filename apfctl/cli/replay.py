@@ -8,7 +8,7 @@ import logging
 
 import click
 
-from apfctl.cli.common import config_options, load_config
+from apfctl.cli.common import config_options, existing_ledger, load_config
 from apfctl.cli.history import SinceType
 
 log = logging.getLogger("apfctl.replay")
@@ -39,14 +39,12 @@ def replay(queues: tuple[str, ...], since: _dt.datetime, until: _dt.datetime | N
       apfctl replay --since 24h --queue BNL_ATLAS_1 --config candidate.conf
     """
     from apfctl.config.validate import Report, check_queue
-    from apfctl.ledger import Ledger
     from apfctl.replay import compare, render_replay
     from apfctl.stages.decide import Decider
 
     loaded = load_config(config_path, state_dir, debug, verbose)
-    ledger = Ledger.for_factory(loaded, create=False)
-    if ledger.empty:
-        click.echo(f"apfctl: no ledger yet in {loaded.context.state_dir} (no cycle has run)", err=True)
+    ledger = existing_ledger(loaded)
+    if ledger is None:
         return 0
     with ledger:
         stored = list(ledger.records(list(queues) or None, since, until))

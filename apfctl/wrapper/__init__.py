@@ -56,6 +56,18 @@ def resolve_executable(queue: QueueConfig) -> str:
     return str(queue.typed("executable", QUEUE_KEYS["executable"]))
 
 
+def pilot_command(queue: QueueConfig) -> tuple[str, list[str]]:
+    """The executable and its arguments (``executable.arguments`` split as a shell would,
+    with no expansion), for backends that start the pilot as a command line."""
+    import shlex
+
+    arguments = queue.get("executable.arguments") or ""
+    try:
+        return resolve_executable(queue), shlex.split(arguments)
+    except ValueError as exc:
+        raise queue.error("executable.arguments", str(exc), arguments) from None
+
+
 def install(destination: str | os.PathLike[str]) -> Path:
     """Copy the wrapper to ``destination`` (a file, or a folder to put it in), mode 0755."""
     target = Path(destination).expanduser()

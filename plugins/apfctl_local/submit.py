@@ -31,7 +31,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
-from apfctl.wrapper import resolve_executable
+from apfctl.wrapper import pilot_command, resolve_executable
 from apfctl_local import pilotstate
 from apfctl_local.pilotstate import PilotState
 
@@ -97,12 +97,7 @@ class LocalSubmit(BatchSubmitPlugin):
         super().__init__(name, queue, factory)
         keys = _keys(name)
         prefix = f"batchsubmit.{name.lower()}"
-        self.executable: str = resolve_executable(queue)
-        arguments = queue.typed("executable.arguments", keys["executable.arguments"]) or ""
-        try:
-            self.arguments = shlex.split(arguments)
-        except ValueError as exc:
-            raise queue.error("executable.arguments", str(exc), arguments) from None
+        self.executable, self.arguments = pilot_command(queue)
         self.slots: int = queue.typed(f"{prefix}.slots", keys[f"{prefix}.slots"])
         self.peaceful: bool = queue.typed(f"{prefix}.overlay.peaceful", keys[f"{prefix}.overlay.peaceful"])
         self.killorder: str = queue.typed(f"{prefix}.overlay.killorder",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
-from apfctl.wrapper import resolve_executable
+from apfctl.wrapper import pilot_command
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import journal
 from apfctl_slurm.batchstatus import Endpoint
@@ -117,12 +116,7 @@ class SlurmSubmit(BatchSubmitPlugin):
             raise queue.error(bad_key, message, queue.get(bad_key))
         self.where = Endpoint.from_queue(queue)
         self.commands = self.where.commands
-        self.executable: str = resolve_executable(queue)
-        arguments = queue.typed("executable.arguments", keys["executable.arguments"]) or ""
-        try:
-            self.arguments = shlex.split(arguments)
-        except ValueError as exc:
-            raise queue.error("executable.arguments", str(exc), arguments) from None
+        self.executable, self.arguments = pilot_command(queue)
         self.resources = {option: value for key, option in RESOURCES.items()
                           if (value := queue.typed(f"{prefix}.{key}", keys[f"{prefix}.{key}"])) is not None}
         self.options = parse_options(queue.typed(f"{prefix}.options", keys[f"{prefix}.options"]) or "", prefix)

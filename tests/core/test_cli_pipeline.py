@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from core_helpers import factory, run, write
+from support import wait_for
 
 from apfctl.locking import lock_path
 
@@ -48,16 +49,6 @@ def lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def wait_for(predicate, timeout: float = 30.0, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
-
-
 def done_count(config: Path, state: Path, queue: str) -> int:
     result = run(["status", "-q", queue], config=config, state=state)
     (record,) = lines(result.stdout)
@@ -75,7 +66,7 @@ def test_status_decide_submit_pipeline_runs_real_pilots(tmp_path: Path) -> None:
     (record,) = lines(pipeline.stdout)
     assert record["decision"]["pilots"] == 3
     assert record["submission"]["submitted"] == 3 and len(record["submission"]["ids"]) == 3
-    assert wait_for(lambda: done_count(config, state, "Q1") == 3)
+    assert wait_for(lambda: done_count(config, state, "Q1") == 3, timeout=30, what="3 pilots done")
     outputs = sorted((tmp_path / "logs").rglob("*.out"))
     assert len(outputs) == 3
     assert all(out.read_text().startswith("pilot ") for out in outputs)

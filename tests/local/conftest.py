@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from apfctl_local import pilotstate
+from support import wait_for
 
 from apfctl.config.model import FactoryConfig, Origin, QueueConfig, RawValue
 from apfctl.interfaces import FactoryContext
@@ -30,18 +30,6 @@ exit "$(cat "$control/$APFCID.go")"
 
 # The same, but it ignores SIGTERM (a payload that must be killed after the grace period).
 STUBBORN = PAYLOAD.replace("control=$1\n", "control=$1\ntrap '' TERM\n")
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll until ``predicate()`` is truthy; its value, or a failure naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}; last value {value!r}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.jobs import Job, squeue
 
@@ -87,15 +87,8 @@ def accounting_on() -> bool:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll until ``predicate()`` is truthy; its value, or a failure naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}; last value {value!r}")
-        time.sleep(0.2)
+    """Poll the cluster (every 0.2 s: Slurm's own commands are the cost)."""
+    return support.wait_for(predicate, timeout, what, step=0.2)
 
 
 class Site:
