@@ -56,7 +56,7 @@ def _fail(message: str, field: str) -> None:
 
 
 def _check_header(record: Any) -> None:
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         _fail("a record must be a JSON object", "record")
     if record.get("apfctl") != SCHEMA_VERSION:
         _fail(f"unsupported schema version {record.get('apfctl')!r} (expected {SCHEMA_VERSION})", "apfctl")
@@ -129,16 +129,20 @@ def check(record: Any, require: Iterable[str] = ()) -> None:
 
 
 # --- JSON Lines ------------------------------------------------------------------------
-def read_records(stream: IO[str], source: str = "<stdin>", require: Iterable[str] = ()) -> Iterator[tuple[int, Record]]:
-    """(line number, record) for each non-blank line; RecordError on the first bad one."""
+def read_records(stream: IO[str] | IO[bytes], source: str = "<stdin>",
+                 require: Iterable[str] = ()) -> Iterator[tuple[int, Record]]:
+    """(line number, record) for each non-blank line; RecordError on the first bad one.
+
+    Binary streams are read without decoding (orjson parses UTF-8 bytes directly).
+    """
     needed = tuple(require)
     loads = orjson.loads
     for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
         try:
             record = loads(line)
         except json.JSONDecodeError as exc:
+            if not line.strip():  # blank lines are allowed; testing here keeps them off the hot path
+                continue
             raise RecordError(f"malformed JSON: {exc.msg} at column {exc.colno}", source=source, line=number) from None
         try:
             check(record, needed)
@@ -153,6 +157,11 @@ def dumps(record: Mapping[str, Any]) -> str:
     return orjson.dumps(record).decode()
 
 
+def dumps_line(record: Mapping[str, Any]) -> bytes:
+    """One JSON line as UTF-8 bytes, newline included: for binary streams (no decode, no re-encode)."""
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def write_record(stream: IO[str], record: Mapping[str, Any]) -> None:
-    stream.write(dumps(record))
-    stream.write("\n")
+    """One JSON line, newline included."""
+    stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from apfctl.config.loader import load
-from apfctl.record import dumps, read_records
+from apfctl.record import dumps, dumps_line, read_records
 from apfctl.stages.decide import Decider
 
 RECORDS = 100_000
@@ -70,15 +70,15 @@ def measure(chain: str, text: str) -> dict[str, float]:
     """Seconds for the whole path (best of REPEAT), then for each part (parse+check, decide, rules, dumps)."""
     with tempfile.TemporaryDirectory() as folder:
         decider = Decider(load(str(write_config(Path(folder), chain)), folder))
-        sink = io.StringIO()
+        sink = io.BytesIO()
+        data = text.encode()
         write = sink.write
         whole = float("inf")
         for _ in range(REPEAT):
             sink.seek(0)
             start = time.perf_counter()
-            for _, record in read_records(io.StringIO(text)):
-                write(dumps(decider.decide(record)))
-                write("\n")
+            for _, record in read_records(io.BytesIO(data)):
+                write(dumps_line(decider.decide(record)))
             whole = min(whole, time.perf_counter() - start)
 
         start = time.perf_counter()
@@ -112,6 +112,24 @@ def json_floor(text: str) -> float:
     return time.perf_counter() - start
 
 
+def cli_end_to_end(text: str) -> None:
+    """The ``apfctl decide`` command on a file: start-up, config, 1,000 queue checks included."""
+    import os
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = write_config(Path(folder), CHAIN)
+        (Path(folder) / "in.jsonl").write_text(text)
+        env = dict(os.environ, APFCTL_STATE_DIR=folder)
+        start = time.perf_counter()
+        command = [sys.executable, "-m", "apfctl", "decide", "--config", str(config), str(Path(folder) / "in.jsonl")]
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+        took = time.perf_counter() - start
+    print(f"decide.cli_end_to_end: {RECORDS / took:,.0f} records/s ({took:.2f} s for `apfctl decide` on {RECORDS:,} "
+          f"lines of {QUEUES:,} queues, 7-rule chain: process start, config load and queue checks included)")
+
+
 def main() -> None:
     text = make_lines()
     floor = json_floor(text)
@@ -125,6 +143,7 @@ def main() -> None:
         print(f"{name}: {rate:,.0f} records/s ({times['whole']:.2f} s for {RECORDS:,} records / {QUEUES:,} queues, "
               f"{rules}-rule chain, parse+check -> decide -> dumps; budget >= {BUDGET:,}/s, "
               f"ratio {BUDGET / rate:.2f}; us/record: {parts})")
+    cli_end_to_end(text)
 
 
 if __name__ == "__main__":

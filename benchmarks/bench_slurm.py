@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "slurm"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))           # support
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "slurm"))  # slurm_helpers
 
 QUEUES = 50
 PER_QUEUE = 20

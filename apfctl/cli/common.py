@@ -105,17 +105,17 @@ def emit(records: Iterable[dict[str, Any]], fmt: str) -> None:
     click.echo(records_table(list(records)))
 
 
-def input_streams(files: tuple[str, ...]) -> Iterator[tuple[IO[str], str]]:
-    """(stream, name) for each file argument, or stdin when there are none ('-' is stdin too)."""
+def input_streams(files: tuple[str, ...]) -> Iterator[tuple[IO[bytes], str]]:
+    """(binary stream, name) for each file argument, or stdin when there are none ('-' is stdin too)."""
     if not files:
-        yield sys.stdin, "<stdin>"
+        yield sys.stdin.buffer, "<stdin>"
         return
     for name in files:
         if name == "-":
-            yield sys.stdin, "<stdin>"
+            yield sys.stdin.buffer, "<stdin>"
             continue
         try:
-            with open(name, encoding="utf-8") as stream:
+            with open(name, "rb") as stream:
                 yield stream, name
         except OSError as exc:
             raise ApfctlError(f"{name}: cannot read: {exc.strerror}") from None

@@ -78,17 +78,16 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
       apfctl history -q BNL_ATLAS_1 --since 2h | apfctl decide --config candidate.conf --explain
     """
     from apfctl.config.validate import Report, check_queue
-    from apfctl.record import dumps, read_records
-    from apfctl.stages.decide import Decider, failed
+    from apfctl.record import dumps_line, read_records
+    from apfctl.stages.decide import Decider
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
     decider = Decider(loaded)
     checked: set[str] = set()
     as_json = not explain and (fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()))
-    out = sys.stdout
+    out = sys.stdout.buffer
     kept: list[dict[str, Any]] = []
-    broken = False
     for stream, source in input_streams(files):
         for number, record in read_records(stream, source):
             name = record["queue"]
@@ -102,19 +101,18 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
                     raise report.errors[0]
                 checked.add(name)
             decider.decide(record)
-            broken = broken or failed(record)
             if as_json:
-                out.write(dumps(record))
-                out.write("\n")
+                out.write(dumps_line(record))
             else:
                 kept.append(record)
+    out.flush()
     if explain:
         from apfctl.explain import render_explain
 
         click.echo(render_explain(kept))
     elif not as_json:
         emit(kept, "table")
-    return 1 if broken else 0
+    return 1 if decider.failures else 0
 
 
 @click.command()

@@ -44,6 +44,7 @@ class Decider:
     def __init__(self, loaded: Loaded) -> None:
         self.loaded = loaded
         self._chains: dict[str, list[tuple[str, SchedRule]]] = {}
+        self.failures = 0   # records whose chain broke (a rule raised)
 
     def chain(self, queue_name: str) -> list[tuple[str, SchedRule]]:
         chain = self._chains.get(queue_name)
@@ -64,23 +65,22 @@ class Decider:
                                   "trace": [{"rule": "Status", "in": 0, "out": 0, "msg": msg}]}
             return record
         n = 0
-        trace = []
-        messages = []
-        for name, rule in chain:
-            try:
+        trace: list[dict[str, Any]] = []
+        append = trace.append
+        name = ""
+        try:
+            for name, rule in chain:
                 out, msg = rule(n, record)
-            except Exception as exc:  # a broken rule must not turn into pilots
-                log.debug("rule %s failed", name, exc_info=True)
-                msg = f"{name}:comment=rule failed ({_clean(str(exc) or type(exc).__name__)}),in={n},ret=0"
-                trace.append({"rule": name, "in": n, "out": 0, "msg": msg, "error": True})
-                messages.append(msg)
-                n = 0
-                break
-            trace.append({"rule": name, "in": n, "out": out, "msg": msg})
-            if msg:
-                messages.append(msg)
-            n = out
-        record["decision"] = {"pilots": n, "msg": ";".join(messages), "trace": trace}
+                append({"rule": name, "in": n, "out": out, "msg": msg})
+                n = out
+        except Exception as exc:  # a broken rule must not turn into pilots
+            log.debug("rule %s failed", name, exc_info=True)
+            msg = f"{name}:comment=rule failed ({_clean(str(exc) or type(exc).__name__)}),in={n},ret=0"
+            append({"rule": name, "in": n, "out": 0, "msg": msg, "error": True})
+            self.failures += 1
+            n = 0
+        record["decision"] = {"pilots": n, "msg": ";".join([step["msg"] for step in trace if step["msg"]]),
+                              "trace": trace}
         return record
 
 
