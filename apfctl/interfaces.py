@@ -37,8 +37,9 @@ class FactoryContext:
 
     @property
     def base_log_dir(self) -> Path:
-        configured = self.config.getstr("baseLogDir")
-        return Path(configured).expanduser() if configured else self.state_dir / "logs"
+        """``baseLogDir`` (relative to the factory file), else ``logs`` in the state folder."""
+        configured = self.config.typed("baseLogDir", Key("path"))
+        return Path(configured) if configured else self.state_dir / "logs"
 
     @property
     def base_log_url(self) -> str | None:

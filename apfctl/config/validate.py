@@ -8,6 +8,7 @@ known key. Every message names the file, section, key and value.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +22,7 @@ from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig, Section
 from apfctl.errors import ConfigError, PluginError
 
+_REFERENCE = re.compile(r"%\(([^)]+)\)s")
 PLUGIN_KEYS = (("wmsstatus", "wmsstatusplugin"), ("batchstatus", "batchstatusplugin"),
                ("batchsubmit", "batchsubmitplugin"))
 
@@ -61,6 +63,25 @@ def _typed(section: Section, key: str, spec: Key, report: Report) -> None:
 
 
 @cache
+def refused_prefixes() -> tuple[str, ...]:
+    """``batchsubmit.condorgt2.`` and the like: keys of dead plugins, which APF files still carry."""
+    prefixes = []
+    for kind in plugins.GROUPS:
+        for name in plugins.names(kind):
+            try:
+                if plugins.find(kind, name, allow_refused=True).REFUSED:
+                    prefixes.append(f"{kind}.{name.lower()}.")
+            except PluginError:
+                continue
+    return tuple(prefixes)
+
+
+def interpolated_names(section: Section) -> set[str]:
+    """Keys that other values use as ``%(key)s``: templates, like APF's ``periodic_hold``."""
+    return {match for key in section for match in _REFERENCE.findall(section.raw(key) or "")}
+
+
+@cache
 def installed_keys() -> dict[str, Key]:
     """Every queue key that any installed plugin declares, under each of its names.
 
@@ -79,8 +100,11 @@ def installed_keys() -> dict[str, Key]:
 
 def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Report) -> None:
     exact = [name for name in declared if not name.endswith("*")]
+    templates = interpolated_names(section)
     for key in section:
-        if match_key(declared, key) is not None or legacy(key):
+        if match_key(declared, key) is not None or legacy(key) or key in templates:
+            continue
+        if key.startswith(refused_prefixes()):
             continue
         if section.name != "Factory" and match_key(installed_keys(), key) is not None:
             continue
