@@ -108,6 +108,9 @@ def emit(records: Iterable[dict[str, Any]], fmt: str) -> None:
 def input_streams(files: tuple[str, ...]) -> Iterator[tuple[IO[bytes], str]]:
     """(binary stream, name) for each file argument, or stdin when there are none ('-' is stdin too)."""
     if not files:
+        if sys.stdin.isatty():
+            click.echo("apfctl: reading records from the terminal (JSON Lines; Ctrl-D to end). "
+                       "Pipe them in, e.g. apfctl status --all | apfctl decide", err=True)
         yield sys.stdin.buffer, "<stdin>"
         return
     for name in files:
