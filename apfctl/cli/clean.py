@@ -29,7 +29,7 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
 
     Each action is one JSON line on stdout and, unless --dry-run, an entry in the ledger
     (kind "clean"). Backends without clean-up (the plugin does not implement it) are
-    skipped. Exit 1 when some queue's backend failed; the others are still cleaned.
+    skipped, said once per backend on stderr. Exit 1 when some queue's backend failed; the others are still cleaned.
     """
     from apfctl import plugins
     from apfctl.cleanlogs import clean_logs
@@ -40,6 +40,7 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
     names = list(queues) or loaded.enabled_queues()
     report = validate(loaded, names, strict=False)
     actions: list[dict[str, Any]] = []
+    without_clean: dict[str, list[str]] = {}   # backend -> its queues, said once per backend
     failed = False
     if pilots:
         for name in names:
@@ -52,10 +53,13 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
             try:
                 actions.extend(plugin.clean(dry_run))
             except NotImplementedError:
-                log.info("queue %s: %s has no clean-up; skipped", name, plugin.name)
+                without_clean.setdefault(plugin.name, []).append(name)
             except BackendError as exc:
                 failed = True
                 log.error("queue %s: clean-up failed: %s", name, exc)
+    for backend, skipped in without_clean.items():
+        click.echo(f"apfctl clean: {backend} has no pilot clean-up; skipped queue(s) {', '.join(skipped)}",
+                   err=True)
     if logs:
         default_days = loaded.factory.getint("cleanlogs.keepdays", 14)
         queue_days = {name: loaded.queue(name).getint("cleanlogs.keepdays") for name in loaded.queues}

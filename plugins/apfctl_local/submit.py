@@ -51,6 +51,8 @@ KEYS: dict[str, Key] = {
     "batchsubmit.{name}.environ": Key("str", None, doc="extra environment, space-separated VAR=value"),
     "batchsubmit.{name}.killgrace": Key("int", 30, minimum=1,
                                         doc="seconds between SIGTERM and SIGKILL when a running pilot is retired"),
+    "batchsubmit.{name}.clean.stale.idle": Key("float", 86400.0, minimum=0,
+                                               doc="apfctl clean removes pilots pending longer (seconds; 0: never)"),
 }
 
 
@@ -104,6 +106,7 @@ class LocalSubmit(BatchSubmitPlugin):
                                           keys[f"{prefix}.overlay.killorder"]).lower()
         self.killgrace: int = queue.typed(f"{prefix}.killgrace", keys[f"{prefix}.killgrace"])
         self.environ = _environ(queue, f"{prefix}.environ", keys[f"{prefix}.environ"])
+        self.stale_idle: float = queue.typed(f"{prefix}.clean.stale.idle", keys[f"{prefix}.clean.stale.idle"])
         self.folder = pilotstate.queue_dir(factory.state_dir, queue.name)
 
     # -- finding ---------------------------------------------------------------------------
@@ -225,23 +228,22 @@ class LocalSubmit(BatchSubmitPlugin):
                            + (", ".join(ids) or "none"))
             if dry_run:
                 return SubmitResult(description=description)
-            now = time.time()
-            for path, state in victims:
-                state["removed"] = now
-                pilotstate.write_state(path, state)
-                # it may end between the check and the signal: it is recorded as removed anyway
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(state["pid"], signal.SIGTERM)
+            _remove(victims)
         return SubmitResult(ids=ids, description=description)
 
-    def _victims(self, n: int) -> list[tuple[str, PilotState]]:
-        """Live pilots to retire: pending first, then running unless peaceful; killorder within each."""
+    def _live(self) -> tuple[list[tuple[str, PilotState]], list[tuple[str, PilotState]]]:
+        """(pending, running) pilots not ended nor removed whose runner is alive; call under the lock."""
         pending: list[tuple[str, PilotState]] = []
         running: list[tuple[str, PilotState]] = []
         for path, state in pilotstate.scan(self.folder):
             if state.get("ended") is not None or state.get("removed") or not pilotstate.runner_alive(state):
                 continue
             (pending if state.get("started") is None else running).append((path, state))
+        return pending, running
+
+    def _victims(self, n: int) -> list[tuple[str, PilotState]]:
+        """Live pilots to retire: pending first, then running unless peaceful; killorder within each."""
+        pending, running = self._live()
         newest_first = self.killorder == "newest"
 
         def order(item: tuple[str, PilotState]) -> Any:
@@ -253,3 +255,46 @@ class LocalSubmit(BatchSubmitPlugin):
         if not self.peaceful:
             chosen += running[: n - len(chosen)]
         return chosen
+
+    # -- clean-up (apfctl clean) ---------------------------------------------------------
+    def clean(self, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Remove pilots pending (waiting for a slot) longer than ``clean.stale.idle`` seconds.
+
+        They are recorded as the factory's own removals, as retired pilots are, so status
+        counts them as neither done nor fault. Local pilots are never held: that is the only
+        clean-up there is. One dict per action (none when nothing is stale).
+        """
+        if not self.stale_idle or not self.folder.is_dir():
+            return []
+        with pilotstate.queue_lock(self.folder):
+            now = time.time()
+            pending, _ = self._live()
+            stale = sorted(((path, state) for path, state in pending
+                            if now - state.get("submitted", now) > self.stale_idle),
+                           key=lambda item: (item[1].get("submitted", 0), item[1].get("seq", 0)))
+            if not stale:
+                return []
+            entry: dict[str, Any] = {"queue": self.queue.name, "action": "remove", "what": "remove_stale",
+                                     "ids": [state["id"] for _, state in stale],
+                                     "reason": f"pending longer than {self.stale_idle:g} s", "dry_run": dry_run}
+            if not dry_run:
+                _remove(stale, "removed by apfctl clean: " + entry["reason"])
+                entry["succeeded"] = len(stale)
+        return [entry]
+
+
+def _remove(victims: list[tuple[str, PilotState]], why: str | None = None) -> None:
+    """Record the pilots as removed by the factory, then SIGTERM their runners' process groups.
+
+    Call under the queue lock. A pilot may end between the check and the signal: it is
+    recorded as removed anyway.
+    """
+    now = time.time()
+    for path, state in victims:
+        state["removed"] = now
+        pilotstate.write_state(path, state)
+        if why:
+            with contextlib.suppress(OSError):   # its log folder may have been cleaned away
+                pilotstate.log_event(state["log"], why)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(state["pid"], signal.SIGTERM)
