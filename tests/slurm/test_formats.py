@@ -11,6 +11,7 @@ from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.jobs import categorize, parse_squeue
 from apfctl_slurm.script import BatchScript, check_memory, check_time
 from apfctl_slurm.tags import Tag, parse_job_name
+from apfctl_slurm.testing import canned_command, jobcomp_line
 
 
 @pytest.mark.parametrize("queue", ["BNL_ATLAS_1", "ANALY SITE:odd%20/x", "ünïcode"])
@@ -66,14 +67,8 @@ def test_memory_sizes() -> None:
 
 
 def _jobcomp_line(job_id: int, name: str, state: str, end: float, array: tuple[int, int] | None = None) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end))
-    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end - 10))
-    arrays = f"ArrayJobId={array[0]} ArrayTaskId={array[1]} " if array else ""
-    return (f"JobId={job_id} UserId=root(0) GroupId=root(0) Name={name} JobState={state} Partition=debug "
-            f"TimeLimit=UNLIMITED StartTime={start} EndTime={stamp} NodeList=localhost NodeCnt=1 ProcCnt=1 "
-            f"WorkDir=/tmp/a dir ReservationName= Tres=cpu=1,mem=21694M,node=1,billing=1 Account=root QOS=normal "
-            f"WcKey= Cluster=apflocal SubmitTime={start} EligibleTime={start} {arrays}"
-            f"DerivedExitCode=0:0 ExitCode=0:0 \n")
+    return jobcomp_line(str(job_id), name, state, end - 10, end - 10, end,
+                        (str(array[0]), str(array[1])) if array else None)
 
 
 def test_the_completion_log_is_read_backwards_only_as_far_as_needed(tmp_path: Path,
@@ -121,11 +116,8 @@ def test_batch_script_escapes_and_options(tmp_path: Path) -> None:
 
 
 def _sacct(tmp_path: Path, output: str) -> SlurmCommands:
-    """A stand-in sacct that prints what Slurm 22.05's printed here (tests need no cluster)."""
-    script = tmp_path / "sacct"
-    script.write_text(f"#!/bin/sh\ncat <<'END'\n{output}END\n")
-    script.chmod(0o755)
-    return SlurmCommands((("sacct", str(script)),), None, 10.0)
+    """A stand-in sacct that prints what Slurm 22.05 printed here (tests need no cluster)."""
+    return SlurmCommands((("sacct", str(canned_command(tmp_path, "sacct", output))),), None, 10.0)
 
 
 def test_sacct_lines_and_an_arrays_own_record(tmp_path: Path) -> None:
