@@ -46,7 +46,7 @@ _SHORT_STATES = {"PD": "PENDING", "R": "RUNNING", "CG": "COMPLETING", "CD": "COM
 _ENDED = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
                     "PREEMPTED", "DEADLINE"})
 
-Job = dict[str, Any]
+FakeJob = dict[str, Any]   # one job in the state file
 
 
 def stamp(epoch: float | None, none: str = "Unknown") -> str:
@@ -119,7 +119,7 @@ class FakeSlurm:
     def read(self) -> dict[str, Any]:
         return json.loads(self.state_file.read_text())
 
-    def jobs(self) -> dict[str, Job]:
+    def jobs(self) -> dict[str, FakeJob]:
         """Every job by id (array tasks as ``<array>_<task>``)."""
         return self.read()["jobs"]
 
@@ -183,7 +183,7 @@ class FakeSlurm:
 
 
 # -- the commands ---------------------------------------------------------------------------
-def _log_end(jobcomp: Path, job: Job) -> None:
+def _log_end(jobcomp: Path, job: FakeJob) -> None:
     array = (job["array"], job["task"]) if job["task"] is not None else None
     head = job["id"] if array is None else str(job["number"])
     with jobcomp.open("a") as stream:
@@ -251,9 +251,10 @@ def _sbatch(data: dict[str, Any], args: list[str], cluster: str | None) -> tuple
     return f"{number};{cluster}\n" if cluster else f"{number}\n", "", 0
 
 
-def _squeue_field(job: Job, letter: str) -> str:
+def _squeue_field(job: FakeJob, letter: str) -> str:
     ended = job["end"] is not None
-    values = {"i": job["id"], "A": str(job["number"]), "T": job["state"], "r": job["reason"], "j": job["name"],
+    values = {"i": job["id"], "A": job["array"] or str(job["number"]), "T": job["state"], "r": job["reason"],
+              "j": job["name"],
               "k": job.get("comment", ""), "P": job["partition"], "V": stamp(job["submit"]),
               "S": stamp(job["start"], "N/A"), "e": stamp(job["end"]) if ended else
               ("NONE" if job["start"] is not None else "N/A")}
