@@ -25,11 +25,16 @@ from apfctl.config.model import FactoryConfig, QueueConfig
 
 @dataclass
 class FactoryContext:
-    """What every plugin may use besides its queue's section: the factory and its folders."""
+    """What every plugin may use besides its queue's section: the factory and its folders.
+
+    ``queues`` is every configured queue section (enabled or not), for plugins that report
+    on the whole factory, such as a monitor writing every queue's metrics after a cycle.
+    """
 
     config: FactoryConfig
     state_dir: Path
     monitor_sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    queues: Mapping[str, QueueConfig] = field(default_factory=dict)
 
     @property
     def factory_id(self) -> str:

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from apfctl.cli.common import config_options, load_config
-from apfctl.errors import ApfctlError
 from apfctl.monitor.view import SORT_KEYS
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    Readers (node_exporter's textfile collector) see the old file or the new one, never half.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise ApfctlError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 @click.command()
@@ -124,6 +102,8 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
 
         text = render_plain(view, wide=wide)
     if output is not None:
+        from apfctl.monitor.machine import write_atomically
+
         write_atomically(output, text)
     else:
         sys.stdout.write(text)

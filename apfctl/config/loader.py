@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +79,14 @@ class Loaded:
             raise ApfctlError(f"queue {name!r} is not in the configuration ({self.source})") from None
 
     def enabled_queues(self) -> list[str]:
-        if self.factory.getbool("enablequeues", True) is False:
-            return []
-        return [name for name, queue in self.queues.items() if queue.enabled]
+        return enabled_queue_names(self.factory, self.queues)
+
+
+def enabled_queue_names(factory: FactoryConfig, queues: Mapping[str, QueueConfig]) -> list[str]:
+    """The queues that cycle: those ``enabled``, none when [Factory] ``enablequeues`` is False."""
+    if factory.getbool("enablequeues", True) is False:
+        return []
+    return [name for name, queue in queues.items() if queue.enabled]
 
 
 def _factory_section(path: Path) -> FactoryConfig:
@@ -117,12 +123,13 @@ def load(config: str | None = None, state_dir: str | os.PathLike[str] | None = N
     path, is_demo = locate(config)
     factory = _factory_section(path)
     state = Path(state_dir or os.environ.get("APFCTL_STATE_DIR") or default_state_dir()).expanduser()
-    context = FactoryContext(config=factory, state_dir=state, monitor_sections=_monitor_sections(factory))
+    monitor_sections = _monitor_sections(factory)
     layers = _queue_layers(factory, state)
     warnings = [warning for layer in layers for warning in layer.warnings]
     failed = [f"{layer.name}: {layer.failed}" for layer in layers if layer.failed]
     queues = {name: QueueConfig(name, values) for name, values in merge_layers(layers).items()
               if name != DEFAULT_SECTION}
+    context = FactoryContext(config=factory, state_dir=state, monitor_sections=monitor_sections, queues=queues)
     if is_demo and EMBEDDED_DEMO not in (config, os.environ.get("APFCTL_CONFIG")):
         log.warning("no configuration found (--config, $APFCTL_CONFIG, %s, %s): using the embedded demo",
                     user_config_path(), SYSTEM_CONFIG_PATH)

@@ -7,10 +7,14 @@ from :mod:`apfctl.monitor.totals` (pilots submitted, cycles and errors since ``_
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+from apfctl.errors import ApfctlError
 from apfctl.monitor.totals import Totals
 from apfctl.monitor.view import View
 
@@ -127,3 +131,22 @@ def render_prometheus(view: View, totals: Mapping[str, Totals] | None = None) ->
     lines = [line for fam in families if fam.samples for line in fam.lines]
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    Readers (node_exporter's textfile collector) see the old file or the new one, never half.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise ApfctlError(f"{path}: cannot write: {exc.strerror or exc}") from None

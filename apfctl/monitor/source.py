@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +18,21 @@ from apfctl.monitor.view import ACTIVITY_WINDOW, DEFAULT_INTERVAL, QueueSpec, Vi
 
 if TYPE_CHECKING:
     from apfctl.config.loader import Loaded
+    from apfctl.config.model import FactoryConfig, QueueConfig
+    from apfctl.interfaces import FactoryContext
     from apfctl.monitor.totals import Totals
 
 log = logging.getLogger("apfctl.monitor")
 
 
-def queue_specs(loaded: Loaded) -> list[QueueSpec]:
+def queue_specs(factory: FactoryConfig, queues: Mapping[str, QueueConfig]) -> list[QueueSpec]:
     """Every configured queue with its cycle interval; ConfigError for a bad apfqueue.sleep."""
-    enabled = set(loaded.enabled_queues())
+    from apfctl.config.loader import enabled_queue_names
+
+    enabled = set(enabled_queue_names(factory, queues))
     return [QueueSpec(name, float(queue.getint("apfqueue.sleep", int(DEFAULT_INTERVAL)) or DEFAULT_INTERVAL),
                       name in enabled)
-            for name, queue in loaded.queues.items()]
+            for name, queue in queues.items()]
 
 
 def _live_records(loaded: Loaded, names: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -40,23 +44,36 @@ def _live_records(loaded: Loaded, names: Sequence[str]) -> dict[str, dict[str, A
 def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False,
              now: _dt.datetime | None = None) -> View:
     """The view of the queues matching ``patterns`` (every queue when none)."""
+    fetch = (lambda names: _live_records(loaded, names)) if live else None
+    return _view(loaded.context.factory_id, loaded.context.state_dir, queue_specs(loaded.factory, loaded.queues),
+                 patterns, fetch, now)
+
+
+def context_snapshot(context: FactoryContext, now: _dt.datetime | None = None) -> View:
+    """The ledger view of every queue of a plugin's :class:`FactoryContext` (its ``queues``)."""
+    return _view(context.factory_id, context.state_dir, queue_specs(context.config, context.queues), (), None, now)
+
+
+def _view(factory: str, state_dir: Path, all_specs: Sequence[QueueSpec], patterns: Sequence[str],
+          live_records: Callable[[list[str]], dict[str, dict[str, Any]]] | None, now: _dt.datetime | None) -> View:
+    """Rows from the ledger; ``live_records`` (enabled queue names -> fresh records) replaces batch counts."""
     from apfctl.ledger import Ledger
 
     now = now or _dt.datetime.now(_dt.UTC)
-    factory = loaded.context.factory_id
-    specs = [spec for spec in queue_specs(loaded) if matches(spec.name, patterns, factory)]
-    with Ledger(loaded.context.state_dir, create=False) as ledger:
+    specs = [spec for spec in all_specs if matches(spec.name, patterns, factory)]
+    with Ledger(state_dir, create=False) as ledger:
         latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns, factory)}
         since = now - _dt.timedelta(seconds=ACTIVITY_WINDOW + 600)
         history = [record for record in ledger.records(since=since)
                    if matches(record["queue"], patterns, factory)]
-    if live:
-        fresh = _live_records(loaded, [spec.name for spec in specs if spec.enabled])
+    if live_records is not None:
+        fresh = live_records([spec.name for spec in specs if spec.enabled])
         for name, record in fresh.items():
             merged = dict(latest.get(name) or {"queue": name})
             merged["batch"] = record.get("batch") or {"ok": False, "error": "no batch status"}
             latest[name] = merged
-    return build_view(specs, latest, history, now, factory=factory, source="live" if live else "ledger")
+    return build_view(specs, latest, history, now, factory=factory,
+                      source="ledger" if live_records is None else "live")
 
 
 def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
