@@ -49,13 +49,19 @@ def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False
                  patterns, fetch, now)
 
 
-def context_snapshot(context: FactoryContext, now: _dt.datetime | None = None) -> View:
-    """The ledger view of every queue of a plugin's :class:`FactoryContext` (its ``queues``)."""
-    return _view(context.factory_id, context.state_dir, queue_specs(context.config, context.queues), (), None, now)
+def context_snapshot(context: FactoryContext, now: _dt.datetime | None = None, *, activity: bool = True) -> View:
+    """The ledger view of every queue of a plugin's :class:`FactoryContext` (its ``queues``).
+
+    Without ``activity`` the two hours of records behind the sparklines are not read (the
+    OpenMetrics text has no use for them): one indexed query instead of two.
+    """
+    return _view(context.factory_id, context.state_dir, queue_specs(context.config, context.queues), (), None, now,
+                 activity)
 
 
 def _view(factory: str, state_dir: Path, all_specs: Sequence[QueueSpec], patterns: Sequence[str],
-          live_records: Callable[[list[str]], dict[str, dict[str, Any]]] | None, now: _dt.datetime | None) -> View:
+          live_records: Callable[[list[str]], dict[str, dict[str, Any]]] | None, now: _dt.datetime | None,
+          activity: bool = True) -> View:
     """Rows from the ledger; ``live_records`` (enabled queue names -> fresh records) replaces batch counts."""
     from apfctl.ledger import Ledger
 
@@ -65,7 +71,7 @@ def _view(factory: str, state_dir: Path, all_specs: Sequence[QueueSpec], pattern
         latest = {name: record for name, record in ledger.latest().items() if matches(name, patterns, factory)}
         since = now - _dt.timedelta(seconds=ACTIVITY_WINDOW + 600)
         history = [record for record in ledger.records(since=since)
-                   if matches(record["queue"], patterns, factory)]
+                   if matches(record["queue"], patterns, factory)] if activity else []
     if live_records is not None:
         fresh = live_records([spec.name for spec in specs if spec.enabled])
         for name, record in fresh.items():

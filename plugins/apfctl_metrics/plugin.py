@@ -74,7 +74,7 @@ class Metrics(MonitorPlugin):
         from apfctl.monitor.source import context_snapshot, totals
 
         now = now or _dt.datetime.now(_dt.UTC)
-        view = context_snapshot(self.factory, now)
+        view = context_snapshot(self.factory, now, activity=False)
         counters = totals(self.factory.state_dir, now)
         write_atomically(self.path, render_prometheus(view, {self.factory.factory_id: counters} if counters else None))
         log.info("metrics %s: %d queues written to %s", self.section_name, len(view.rows), self.path)

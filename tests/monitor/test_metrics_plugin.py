@@ -104,6 +104,13 @@ def test_every_cycle_rewrites_the_file_with_every_configured_queue(tmp_path, sta
     assert metrics[("apfctl_queue_configured", "SITE_C")] == 1
     assert os.listdir(out.parent) == ["apfctl.prom"]        # no temporary file left beside it
 
+    # the same numbers as `apfctl monitor --format prometheus` (only the cycles' ages move on)
+    shown = apfctl(config, "monitor", "--format", "prometheus", "-o", str(tmp_path / "monitor.prom"))
+    assert shown.returncode == 0, shown.stderr
+    ageless = {key: value for key, value in metrics.items() if key[0] != "apfctl_cycle_age_seconds"}
+    assert ageless.items() <= samples(tmp_path / "monitor.prom").items()
+    assert len(samples(tmp_path / "monitor.prom")) == len(metrics)
+
     # a cycle of one queue still writes them all; the counters keep the earlier cycle
     second = apfctl(config, "cycle", "-q", "SITE_B")
     assert second.returncode == 0, second.stderr
