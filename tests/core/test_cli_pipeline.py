@@ -162,7 +162,7 @@ def test_dry_run_submits_nothing_and_stores_nothing(tmp_path: Path) -> None:
     assert record["submission"]["dry_run"] is True and record["submission"]["submitted"] == 0
     assert record["submission"]["description"]
     assert not (state / "ledger.sqlite").exists()
-    assert not list((state / "local").rglob("*.json")) if (state / "local").exists() else True
+    assert not list(state.rglob("local/**/*.json"))   # no pilot was started
 
 
 def test_history_replayed_under_another_config(tmp_path: Path) -> None:
