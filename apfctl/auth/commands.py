@@ -39,14 +39,17 @@ def tail(text: str, lines: int = 3) -> str:
 
 
 def run(argv: Sequence[str], *, timeout: float, secret: str | None = None,
-        env: Mapping[str, str] | None = None, check: bool = True) -> Completed:
+        env: Mapping[str, str] | None = None, check: bool = True, stdout_is_secret: bool = False) -> Completed:
     """Run ``argv`` (no shell); the secret, if any, goes to its stdin followed by a newline.
 
     The command runs in its own process group, so that a time-out kills whatever it started
     too. ``CommandError`` when it cannot start, times out, or (with ``check``) exits non-zero.
+    ``stdout_is_secret``: the command prints a credential, so its stdout never goes into an
+    error message. Only the command's name is logged: its arguments may carry secrets.
     """
     name = os.path.basename(argv[0])
-    log.info("running %s", " ".join(argv))
+    log.info("running %s", name)
+    log.debug("running %s", " ".join(scrub(arg, secret) for arg in argv))
     try:
         process = subprocess.Popen(
             list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -62,7 +65,7 @@ def run(argv: Sequence[str], *, timeout: float, secret: str | None = None,
         raise CommandError(f"{name} did not finish within {timeout:g} s (killed)") from None
     stdout, stderr = scrub(stdout, secret), scrub(stderr, secret)
     if check and process.returncode != 0:
-        detail = tail(stderr) or tail(stdout) or "no output"
+        detail = tail(stderr) or ("" if stdout_is_secret else tail(stdout)) or "no output"
         raise CommandError(f"{name} failed with exit code {process.returncode}: {detail}")
     return Completed(process.returncode, stdout, stderr)
 

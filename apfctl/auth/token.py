@@ -60,12 +60,21 @@ def read_token(path: Path, now: float | None = None) -> TokenInfo:
     exp = claims.get("exp")
     if exp is not None and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
         raise CredentialError(f"token file {path}: exp claim {exp!r} is not a number")
-    audience = claims.get("aud") or []
-    audience = [audience] if isinstance(audience, str) else [str(item) for item in audience]
-    scope = claims.get("scope") or claims.get("scp") or []
-    scopes = scope.split() if isinstance(scope, str) else [str(item) for item in scope]
+    audience = _words(path, "aud", claims.get("aud"), split=False)
+    scopes = _words(path, "scope", claims.get("scope") or claims.get("scp"), split=True)
     now = time.time() if now is None else now
     return TokenInfo(claims.get("sub"), exp, None if exp is None else exp - now, audience, scopes)
+
+
+def _words(path: Path, claim: str, value: object, *, split: bool) -> list[str]:
+    """A string or list claim as a list of strings; CredentialError for any other JSON type."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return value.split() if split else [value]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    raise CredentialError(f"token file {path}: {claim} claim {value!r} is neither a string nor a list")
 
 
 def check_claims(profile: Profile, info: TokenInfo) -> None:
@@ -86,7 +95,8 @@ def renew(profile: Profile) -> None:
     path = Path(profile.setting("token.file"))
     env = dict(os.environ, BEARER_TOKEN_FILE=str(path))
     try:
-        result = run(shlex.split(command), timeout=profile.setting("token.timeout"), env=env)
+        result = run(shlex.split(command), timeout=profile.setting("token.timeout"), env=env,
+                     stdout_is_secret=profile.setting("token.renew.output").lower() == "stdout")
     except CommandError as exc:
         raise CredentialError(f"profile {profile.name}: renewal failed: {exc}") from None
     except ValueError as exc:

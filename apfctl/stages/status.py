@@ -177,7 +177,13 @@ def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dic
     """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
     from apfctl.credentials import credential_statuses
 
-    for name, field in credential_statuses(queues, loaded.context).items():
+    try:
+        statuses = credential_statuses(queues, loaded.context)
+    except Exception as exc:  # a credential problem must not cost the other queues their status
+        log.warning("credential lifetimes unknown: %s", describe_error(exc))
+        log.debug("credential status failed", exc_info=True)
+        return
+    for name, field in statuses.items():
         batch = records[name].get("batch")
         if batch is not None:
             batch["credential"] = field

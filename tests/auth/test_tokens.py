@@ -96,3 +96,20 @@ def test_failing_hanging_and_missing_renewal(tmp_path, write_auth):
     assert silent.state == "error" and "printed no token" in silent.error
     unset = manager.renew(token_profile(write_auth, token))
     assert unset.state == "expired" and "renewal is not configured" in unset.error
+
+
+def test_a_claim_of_the_wrong_type_is_an_error_not_a_crash(tmp_path, write_auth):
+    token = write_token(tmp_path / "token", time.time() + 7200, aud=12345)
+    state = manager.check(token_profile(write_auth, token))
+    assert state.state == "error" and "aud claim 12345 is neither a string nor a list" in state.error
+
+
+def test_a_failing_renewal_that_prints_the_token_does_not_leak_it(tmp_path, write_auth):
+    token = write_token(tmp_path / "token", time.time() - 60)
+    command = tmp_path / "get-token"
+    command.write_text("#!/bin/sh\necho eyJhbGciOi.SECRETTOKEN.sig\nexit 3\n")
+    command.chmod(0o755)
+    state = manager.renew(token_profile(write_auth, token, f"token.renew.command = {command}\n"
+                                                           "token.renew.output = stdout"))
+    assert state.state == "error" and "exit code 3" in state.error
+    assert "SECRETTOKEN" not in state.error
