@@ -333,9 +333,13 @@ check_commands() {
 
 check_cvmfs() {
     missing=
+    limit=
+    # a hung mount must not hold the pilot until its wall time runs out
+    if command -v timeout >/dev/null 2>&1; then limit="timeout 60"; fi
     for repo in $(printf '%s' "$CVMFS" | tr ',' ' '); do
-        # Listing the folder makes autofs mount it; an empty folder is not mounted.
-        if [ -z "$(ls -A "$CVMFS_ROOT/$repo" 2>/dev/null)" ]; then missing="$missing $repo"; fi
+        # Listing the folder makes autofs mount it; an empty folder (or no answer) is not mounted.
+        # shellcheck disable=SC2086  # $limit is empty or two words
+        if [ -z "$($limit ls -A "$CVMFS_ROOT/$repo" 2>/dev/null)" ]; then missing="$missing $repo"; fi
     done
     if [ -n "$missing" ]; then
         fail_check 84 cvmfs "$(printf '%s' "$missing" | wc -w | tr -d ' ')" "not mounted under $CVMFS_ROOT:$missing"
@@ -397,9 +401,9 @@ check_credential() {
 
 check_wms() {
     if command -v curl >/dev/null 2>&1; then
-        curl -ksS -o /dev/null --connect-timeout 10 --max-time 20 "$CHECK_WMS" 2>&1
+        curl -sS -o /dev/null --connect-timeout 10 --max-time 20 "$CHECK_WMS" 2>&1
     elif command -v wget >/dev/null 2>&1; then
-        wget -q -O /dev/null --no-check-certificate --tries=1 --timeout=20 "$CHECK_WMS" 2>&1
+        wget -q -O /dev/null --tries=1 --timeout=20 "$CHECK_WMS" 2>&1
     else
         false
     fi
