@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from apfctl_condor.schedd import call
+from apfctl_condor.schedd import act_reason, call
 from apfctl_condor.states import HELD, PENDING, REMOVE_REASON_PREFIX
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def clean_queue(plugin: CondorBase, dry_run: bool) -> list[dict[str, Any]]:
             import htcondor2
 
             action = htcondor2.JobAction.Release if verb == "release" else htcondor2.JobAction.Remove
-            answer = call(endpoint, verb, schedd.act, action, ids, reason)
+            answer = call(endpoint, verb, schedd.act, action, ids, act_reason(reason))
             entry["succeeded"] = answer.get("TotalSuccess") if answer is not None else len(ids)
         done.append(entry)
     return done

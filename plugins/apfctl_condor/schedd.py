@@ -126,6 +126,16 @@ def call(endpoint: Endpoint, what: str, operation: Callable[..., T], *args: Any,
         raise BackendError(f"{endpoint}: {what} failed: {_first_line(exc)}") from None
 
 
+def act_reason(text: str) -> tuple[str, None]:
+    """``Schedd.act``'s reason in the shape htcondor2 uses: (reason, code).
+
+    htcondor2 25.x reads ``reason`` only when it is None or such a tuple; a plain str is
+    silently dropped (the job then gets no reason of ours, and a factory removal would count
+    as a fault).
+    """
+    return (text, None)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

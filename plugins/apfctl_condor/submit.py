@@ -28,7 +28,7 @@ from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes
-from apfctl_condor.schedd import Endpoint, call, get_schedd
+from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
 from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX
 
@@ -338,7 +338,8 @@ class CondorBase(BatchSubmitPlugin):
             return SubmitResult(ids=ids, description=f"remove {' '.join(ids)}" if ids else None)
         import htcondor2
 
-        answer = call(self.schedd_endpoint, "remove", schedd.act, htcondor2.JobAction.Remove, ids, reason)
+        answer = call(self.schedd_endpoint, "remove", schedd.act, htcondor2.JobAction.Remove, ids,
+                      act_reason(reason))
         done = _total_success(answer, len(ids))
         if done < len(ids):
             log.warning("queue %s: the schedd removed %d of %d pilots", self.queue.name, done, len(ids))

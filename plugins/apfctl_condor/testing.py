@@ -164,12 +164,15 @@ class FakeSchedd:
             self.jobs[(cluster, proc)] = ad
         return FakeSubmitResult(cluster, 0, count, ads[0])
 
-    def act(self, action: Any, job_spec: Any, reason: str | None = None) -> Any:
+    def act(self, action: Any, job_spec: Any, reason: tuple[str, Any] | None = None) -> Any:
         import classad2
         import htcondor2
 
         partial = self._enter("act")
-        reason = reason[0] if isinstance(reason, tuple) else reason or "Python-initiated action"
+        # Like htcondor2 25.x: only None or a (reason, code) tuple is read; anything else
+        # (a plain str) is silently dropped and the job gets no reason.
+        text = reason[0] if isinstance(reason, tuple) else None
+        reason = "Python-initiated action" if reason is None else text
         totals = dict.fromkeys(("TotalSuccess", "TotalNotFound", "TotalBadStatus", "TotalError"), 0)
         ids = self._select(job_spec, totals)
         for index, key in enumerate(ids):
@@ -180,16 +183,16 @@ class FakeSchedd:
             status = ad.get("JobStatus")
             now = int(self.clock())
             if action == htcondor2.JobAction.Remove and status not in (REMOVED, COMPLETED):
-                ad.update({"JobStatus": REMOVED, "RemoveReason": reason, "EnteredCurrentStatus": now,
-                           "LastJobStatus": status})
+                ad.update({"JobStatus": REMOVED, "EnteredCurrentStatus": now, "LastJobStatus": status,
+                           **({"RemoveReason": reason} if reason is not None else {})})
                 self.leave(key)
             elif action == htcondor2.JobAction.Hold and status in (IDLE, RUNNING):
-                ad.update({"JobStatus": HELD, "HoldReason": reason, "HoldReasonCode": 1, "HoldReasonSubCode": 0,
+                ad.update({"JobStatus": HELD, "HoldReason": reason or "", "HoldReasonCode": 1, "HoldReasonSubCode": 0,
                            "NumHolds": (ad.get("NumHolds") or 0) + 1, "EnteredCurrentStatus": now,
                            "LastJobStatus": status})
             elif action == htcondor2.JobAction.Release and status == HELD:
                 ad.update({"JobStatus": IDLE, "EnteredCurrentStatus": now, "LastJobStatus": status,
-                           "ReleaseReason": reason})
+                           **({"ReleaseReason": reason} if reason is not None else {})})
                 for attr in ("HoldReason", "HoldReasonCode", "HoldReasonSubCode"):
                     if attr in ad:
                         del ad[attr]

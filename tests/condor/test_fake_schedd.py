@@ -64,20 +64,29 @@ def test_query_evaluates_constraints_and_projects(schedd):
 
 def test_act_remove_hold_release_and_edit(schedd):
     schedd.submit(htcondor2.Submit(DESCRIPTION), count=3)
-    held = schedd.act(htcondor2.JobAction.Hold, ["1.0", "1.1"], "testing")
+    held = schedd.act(htcondor2.JobAction.Hold, ["1.0", "1.1"], ("testing", None))
     assert held["TotalSuccess"] == 2
     assert schedd.jobs[(1, 0)]["JobStatus"] == 5 and schedd.jobs[(1, 0)]["NumHolds"] == 1
     released = schedd.act(htcondor2.JobAction.Release, "1.0")
     assert released["TotalSuccess"] == 1 and schedd.jobs[(1, 0)]["JobStatus"] == 1
     again = schedd.act(htcondor2.JobAction.Release, "1.0")
     assert again["TotalBadStatus"] == 1
-    removed = schedd.act(htcondor2.JobAction.Remove, ["1.2", "7.0"], "apfctl retire")
+    removed = schedd.act(htcondor2.JobAction.Remove, ["1.2", "7.0"], ("apfctl retire", None))
     assert (removed["TotalSuccess"], removed["TotalNotFound"]) == (1, 1)
     assert (1, 2) not in schedd.jobs
     assert schedd.history_ads[-1]["RemoveReason"] == "apfctl retire"
     assert schedd.edit(["1.0", "1.1"], "Foo", '"bar"') == 2
     assert schedd.jobs[(1, 1)]["Foo"] == "bar"
     assert schedd.act(htcondor2.JobAction.Remove, 'JobStatus == 5')["TotalSuccess"] == 1
+
+
+def test_act_drops_a_plain_str_reason_like_htcondor2(schedd):
+    """htcondor2 25.x reads ``reason`` only as None or a (reason, code) tuple."""
+    schedd.submit(htcondor2.Submit(DESCRIPTION), count=2)
+    schedd.act(htcondor2.JobAction.Remove, ["1.0"], "apfctl retire")
+    schedd.act(htcondor2.JobAction.Remove, ["1.1"], ("apfctl retire", None))
+    reasons = {ad["ProcId"]: ad.get("RemoveReason") for ad in schedd.history_ads}
+    assert reasons == {0: None, 1: "apfctl retire"}
 
 
 def test_history_since_stops_at_the_first_match_newest_first(schedd):
