@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,17 @@ KEYS: dict[str, Key] = {
 
 # Output that apfctl parses must not depend on the operator's environment.
 _PINNED_ENV = {"SLURM_TIME_FORMAT": "standard", "LC_ALL": "C"}
-_UNSET_ENV = ("SQUEUE_FORMAT", "SQUEUE_FORMAT2", "SQUEUE_SORT", "SQUEUE_STATES", "SQUEUE_USERS",
-              "SACCT_FORMAT", "SLURM_CLUSTERS")
+# Every input variable of the four commands (SBATCH_PARTITION, SQUEUE_FORMAT, SACCT_FORMAT, ...)
+# would change what they submit, list or cancel; SLURM_CLUSTERS would redirect all of them.
+_UNSET_PREFIXES = tuple(f"{command.upper()}_" for command in COMMANDS)
+_UNSET_NAMES = ("SLURM_CLUSTERS",)
+
+
+def clean_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables that change Slurm's commands, with the pinned formats."""
+    env = {k: v for k, v in environ.items() if not k.startswith(_UNSET_PREFIXES) and k not in _UNSET_NAMES}
+    env.update(_PINNED_ENV)
+    return env
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,7 @@ class SlurmCommands:
         A non-zero exit is returned, not raised: callers judge Slurm's message themselves.
         """
         argv = self.argv(command, *args)
-        env = {k: v for k, v in os.environ.items() if k not in _UNSET_ENV}
-        env.update(_PINNED_ENV)
+        env = clean_environment(os.environ)
         try:
             return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
                                   timeout=self.timeout, check=False)
