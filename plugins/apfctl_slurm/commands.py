@@ -77,11 +77,14 @@ class SlurmCommands:
         """Run a Slurm command once; BackendError if it cannot be started or does not answer.
 
         A non-zero exit is returned, not raised: callers judge Slurm's message themselves.
+        Bytes that are not UTF-8 (a job name, a site's message) become U+FFFD instead of
+        a UnicodeDecodeError, so the parsers report them like any other odd output.
         """
         argv = self.argv(command, *args)
         env = clean_environment(os.environ)
         try:
-            return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+            return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  errors="replace", env=env,
                                   timeout=self.timeout, check=False)
         except FileNotFoundError:
             raise BackendError(f"{command} not found ({self._where(command)})") from None

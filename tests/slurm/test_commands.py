@@ -7,6 +7,8 @@ from pathlib import Path
 
 from apfctl_slurm.commands import COMMANDS, SlurmCommands
 
+from apfctl.errors import BackendError
+
 
 def fake_commands(tmp_path: Path, body: str) -> SlurmCommands:
     script = tmp_path / "fake-slurm"
@@ -26,3 +28,11 @@ def test_the_operators_slurm_variables_do_not_reach_the_commands(tmp_path, monke
         assert "operator" not in seen.values(), command
         assert seen["KEPT_VARIABLE"] == "yes"
         assert (seen["SLURM_TIME_FORMAT"], seen["LC_ALL"]) == ("standard", "C")
+
+
+def test_output_that_is_not_utf8_is_replaced_not_raised(tmp_path):
+    commands = fake_commands(tmp_path, r"printf 'job\377name\n'; printf 'bad \377 message\n' >&2; exit 1")
+    result = commands.run("squeue")
+    assert result.stdout == "job\ufffdname\n"
+    error = commands.fail("squeue", result)
+    assert isinstance(error, BackendError) and "bad \ufffd message" in str(error)
