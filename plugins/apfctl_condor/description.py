@@ -13,6 +13,12 @@ from collections.abc import Callable
 
 _COMMAND = re.compile(r"^(\+|MY\.)?[A-Za-z_][A-Za-z0-9_.]*$")
 _QUEUE_STATEMENT = re.compile(r"^\s*queue(\s|$)", re.IGNORECASE)
+# Lines apfctl writes itself (its stamps, the log files, the pilot and where it runs). A
+# ``condor_attributes`` line for one of them would win (later duplicates win) and break the
+# factory's bookkeeping or the pilot, so extra attributes may not name them.
+PROTECTED = frozenset(name.lower() for name in (
+    "MATCH_APF_QUEUE", "APF_QUEUE", "ApfctlCycle", "ApfctlFactory", "FACTORY_JOBID", "Dir", "output", "error",
+    "log", "environment", "executable", "arguments", "universe", "grid_resource", "x509userproxy"))
 _BREAKS = ("\n", "\r", "\x00", "\x0b", "\x0c", "\x85", "\u2028", "\u2029")
 
 
@@ -43,6 +49,22 @@ def unsafe_command(command: str) -> str | None:
     if command.lower() == "queue":
         return "is a queue statement"
     return None
+
+
+def protected_command(command: str) -> str | None:
+    """Why an extra attribute may not be ``command`` (None when it may), ``+``/``MY.`` or not."""
+    bare = re.sub(r"^(\+|MY\.)", "", command.strip(), flags=re.IGNORECASE)
+    if bare.lower() in PROTECTED:
+        return f"{command.strip()!r} is set by apfctl itself and cannot be overridden"
+    return None
+
+
+def add_extra(description: Description, command: str, value: str, source: str) -> None:
+    """Add one configured extra attribute; UnsafeValue if apfctl writes that line itself."""
+    reason = protected_command(command)
+    if reason is not None:
+        raise UnsafeValue(source, command, reason)
+    description.add(command, value, source)
 
 
 class Description:
@@ -94,4 +116,4 @@ def add_attributes(description: Description, text: str, source: str,
         command, equals, value = item.partition("=")
         if not equals:
             raise fail(f"item {item!r} is not 'command = value'", text)
-        description.add(command.strip(), value.strip(), source)
+        add_extra(description, command.strip(), value.strip(), source)

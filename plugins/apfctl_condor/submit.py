@@ -27,7 +27,7 @@ from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, Plugin, SubmitR
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
-from apfctl_condor.description import Description, UnsafeValue, add_attributes
+from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
 from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
 from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX
@@ -188,7 +188,7 @@ class CondorBase(BatchSubmitPlugin):
                 add_attributes(description, attributes, attributes_key,
                                lambda message, value: self.fail(attributes_key, message, value))
             for command, (key, value) in sorted(self.family("condor_attributes").items()):
-                description.add(command, value.strip(), key)
+                add_extra(description, command, value.strip(), key)
         except UnsafeValue as exc:
             raise self.fail(exc.source, exc.reason, exc.value) from None
         except credentials.CredentialError as exc:

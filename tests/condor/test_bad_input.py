@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apfctl_condor.description import Description, UnsafeValue, split_attributes
+from apfctl_condor.description import Description, UnsafeValue, add_attributes, split_attributes
 from condor_helpers import loaded, queue_section, submit_plugin
 
 from apfctl.config.validate import check
@@ -29,6 +29,17 @@ def errors(ld) -> list[str]:
      "batchsubmit.condorlocal.condor_attributes.requirements", "is a queue statement"),
     ("CondorLocal", "batchsubmit.condorlocal.condor_attributes.requirements = true \\\n",
      "batchsubmit.condorlocal.condor_attributes.requirements", "backslash"),
+    ("CondorLocal", "batchsubmit.condorlocal.condor_attributes = request_memory = 2000, +match_apf_queue = \"X\"\n",
+     "batchsubmit.condorlocal.condor_attributes", "'+match_apf_queue' is set by apfctl itself"),
+    ("CondorLocal", "batchsubmit.condorlocal.condor_attributes = MY.ApfctlCycle = \"x\"\n",
+     "batchsubmit.condorlocal.condor_attributes", "'MY.ApfctlCycle' is set by apfctl itself"),
+    ("CondorLocal", "batchsubmit.condorlocal.condor_attributes.Executable = /bin/evil\n",
+     "batchsubmit.condorlocal.condor_attributes.Executable", "is set by apfctl itself"),
+    ("CondorLocal", "batchsubmit.condorlocal.condor_attributes.+APF_QUEUE = \"X\"\n",
+     "batchsubmit.condorlocal.condor_attributes.+APF_QUEUE", "is set by apfctl itself"),
+    ("CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\n"
+     "batchsubmit.condorce.condor_attributes = x509userproxy = /tmp/other\n",
+     "batchsubmit.condorce.condor_attributes", "is set by apfctl itself"),
     ("CondorLocal", "executable.arguments = -q X\n  queue 100\n", "executable.arguments", "line break"),
     ("CondorLocal", "batchsubmit.condorlocal.environ = A=\"1\"\n", "batchsubmit.condorlocal.environ",
      "no double quotes"),
@@ -72,6 +83,17 @@ def test_an_unknown_batch_system_names_the_choices(tmp_path):
 def test_a_good_queue_passes_config_check(tmp_path):
     ld = loaded(tmp_path, queue_section("Q1", "CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\n"))
     assert errors(ld) == []
+
+
+@pytest.mark.parametrize("command", ["MATCH_APF_QUEUE", "+APF_QUEUE", "MY.ApfctlFactory", "+apfctlcycle",
+                                     "FACTORY_JOBID", "dir", "Output", "error", "log", "environment",
+                                     "executable", "arguments", "universe", "grid_resource", "X509UserProxy"])
+def test_extra_attributes_cannot_override_apfctls_own_lines(command):
+    with pytest.raises(UnsafeValue, match="set by apfctl itself"):
+        add_attributes(Description(), f"request_cpus = 8, {command} = 1", "some.key", ValueError)
+    description = Description()
+    add_attributes(description, "request_cpus = 8, +MyDir = 1, output_destination = x", "some.key", ValueError)
+    assert len(description.lines) == 3
 
 
 def test_description_refuses_injection_directly():
