@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, TypeVar
 
 import click
@@ -94,15 +95,16 @@ def emit(records: Iterable[dict[str, Any]], fmt: str) -> None:
     """Records to stdout: JSON Lines, or a table for people."""
     from apfctl.record import write_record
 
-    if resolve_output_format(fmt) == "json":
-        out = sys.stdout
-        for record in records:
-            write_record(out, record)
-        out.flush()
-        return
-    from apfctl.render import records_table
+    with reader_may_leave():
+        if resolve_output_format(fmt) == "json":
+            out = sys.stdout
+            for record in records:
+                write_record(out, record)
+            out.flush()
+            return
+        from apfctl.render import records_table
 
-    click.echo(records_table(list(records)))
+        click.echo(records_table(list(records)))
 
 
 def input_streams(files: tuple[str, ...]) -> Iterator[tuple[IO[bytes], str]]:
@@ -144,9 +146,25 @@ def run_cli(group: click.Group) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # the reader of our stdout went away (| head): not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except ReaderLeft:
         return 0
     return result if isinstance(result, int) else 0
+
+
+class ReaderLeft(Exception):
+    """The reader of our stdout went away (``| head``): not an error of ours."""
+
+
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Around writes to stdout: a closed pipe ends the command quietly with exit 0.
+
+    Caught here, where the writing happens, because click turns a broken pipe that
+    reaches it into exit 1, which a ``set -o pipefail`` script would take for a failed queue.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # so that the interpreter's final flush is quiet too
+        raise ReaderLeft from None

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from apfctl.cli.common import config_options, emit, format_option, input_streams, load_config, validate
+from apfctl.cli.common import (
+    config_options,
+    emit,
+    format_option,
+    input_streams,
+    load_config,
+    reader_may_leave,
+    validate,
+)
 from apfctl.errors import ApfctlError, RecordError
 
 
@@ -88,24 +96,25 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     as_json = not explain and (fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()))
     out = sys.stdout.buffer
     kept: list[dict[str, Any]] = []
-    for stream, source in input_streams(files):
-        for number, record in read_records(stream, source):
-            name = record["queue"]
-            if name not in checked:
-                if name not in loaded.queues:
-                    raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
-                                      source=source, line=number, field="queue")
-                report = Report()
-                check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
-                if report.errors:
-                    raise report.errors[0]
-                checked.add(name)
-            decider.decide(record)
-            if as_json:
-                out.write(dumps_line(record))
-            else:
-                kept.append(record)
-    out.flush()
+    with reader_may_leave():
+        for stream, source in input_streams(files):
+            for number, record in read_records(stream, source):
+                name = record["queue"]
+                if name not in checked:
+                    if name not in loaded.queues:
+                        raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
+                                          source=source, line=number, field="queue")
+                    report = Report()
+                    check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
+                    if report.errors:
+                        raise report.errors[0]
+                    checked.add(name)
+                decider.decide(record)
+                if as_json:
+                    out.write(dumps_line(record))
+                else:
+                    kept.append(record)
+        out.flush()
     if explain:
         from apfctl.explain import render_explain
 
@@ -187,4 +196,4 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
     failed_queue = any(_status_failed(r) or decision_failed(r) or submission_failed(r) for r in result.records)
-    return 1 if report.bad_queues or loaded.failed_sources or failed_queue else 0
+    return 1 if report.bad_queues or loaded.failed_sources or failed_queue or result.ledger_error else 0

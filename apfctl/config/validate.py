@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -82,6 +82,19 @@ def interpolated_names(section: Section) -> set[str]:
 
 
 @cache
+def installed_factory_keys() -> dict[str, Key]:
+    """Every ``[Factory]`` key that an installed plugin declares (used or not by these queues)."""
+    declared: dict[str, Key] = {}
+    for kind in plugins.GROUPS:
+        for name in plugins.names(kind):
+            try:
+                declared.update(plugins.find(kind, name, allow_refused=True).FACTORY_KEYS)
+            except PluginError:
+                continue
+    return declared
+
+
+@cache
 def installed_keys() -> dict[str, Key]:
     """Every queue key that any installed plugin declares, under each of its names.
 
@@ -98,7 +111,9 @@ def installed_keys() -> dict[str, Key]:
     return declared
 
 
-def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Report) -> None:
+def _unknown_keys(section: Section, declared: dict[str, Key], legacy: Callable[[str], bool], report: Report,
+                  elsewhere: Callable[[], dict[str, Key]] = lambda: installed_keys()) -> None:
+    """Warn about keys nothing reads; ``elsewhere``: keys of plugins this section does not use."""
     exact = [name for name in declared if not name.endswith("*")]
     templates = interpolated_names(section)
     for key in section:
@@ -106,7 +121,7 @@ def _unknown_keys(section: Section, declared: dict[str, Key], legacy, report: Re
             continue
         if key.startswith(refused_prefixes()):
             continue
-        if section.name != "Factory" and match_key(installed_keys(), key) is not None:
+        if match_key(elsewhere(), key) is not None:
             continue
         close = difflib.get_close_matches(key, exact, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -215,9 +230,10 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
         factory_declared.update(plugins.find("config", name).FACTORY_KEYS)
     for name in names:
         factory_declared.update(check_queue(loaded.queue(name), loaded, report))
-    check_monitor_sections(loaded, names, report)
-    _check_profiles(loaded, names, report)
+    if names:   # monitor sections and auth profiles matter only to the queues that name them
+        check_monitor_sections(loaded, names, report)
+        _check_profiles(loaded, names, report)
     _interpolation(loaded.factory, report)
     _check_values(loaded.factory, factory_declared, report)
-    _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report)
+    _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report, installed_factory_keys)
     return report

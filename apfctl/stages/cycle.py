@@ -11,7 +11,9 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from apfctl.config.generic import FACTORY_KEYS
 from apfctl.config.loader import Loaded
+from apfctl.errors import LedgerError
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record
@@ -27,6 +29,7 @@ log = logging.getLogger("apfctl.cycle")
 class CycleResult:
     records: list[Record] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)   # queues locked by another process
+    ledger_error: str | None = None                    # the records could not be stored
 
 
 def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cycle: str | None = None) -> CycleResult:
@@ -50,8 +53,12 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
             submitter.submit(decider.decide(record), locked=True)
         result.records = records
         if ledger is not None:
-            ledger.store(records)
-            ledger.prune(loaded.factory.getfloat("ledger.retention", 30.0) or 30.0)
+            try:
+                ledger.store(records)
+                ledger.prune(loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"]))
+            except LedgerError as exc:  # what was submitted is still printed; the run exits 1
+                log.error("%s; this cycle's records were not stored", exc)
+                result.ledger_error = str(exc)
     if not dry_run:
         publish(loaded, records)
     return result

@@ -14,6 +14,7 @@ from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
+from apfctl.errors import ConfigError
 from apfctl.interfaces import SchedRule
 from apfctl.record import Record
 
@@ -57,13 +58,14 @@ class Decider:
 
     def decide(self, record: Record) -> Record:
         """Add ``decision`` to the record (and return it)."""
-        chain = self._chains.get(record["queue"]) or self.chain(record["queue"])
-        wms, batch = record.get("wms"), record.get("batch")
-        if not (wms and batch and wms.get("ok") is True and batch.get("ok") is True):
-            msg = f"Status:comment={blocked_reason(record)},ret=0"
-            record["decision"] = {"pilots": 0, "msg": msg,
-                                  "trace": [{"rule": "Status", "in": 0, "out": 0, "msg": msg}]}
-            return record
+        try:
+            chain = self.chain(record["queue"])
+        except ConfigError as exc:  # a rule that cannot be built for this queue: 0, said why
+            self.failures += 1
+            return _zero(record, f"configuration error ({_clean(str(exc))})", error=True)
+        reason = blocked_reason(record)
+        if reason is not None:
+            return _zero(record, reason)
         n = 0
         trace: list[dict[str, Any]] = []
         append = trace.append
@@ -82,6 +84,16 @@ class Decider:
         record["decision"] = {"pilots": n, "msg": ";".join([step["msg"] for step in trace if step["msg"]]),
                               "trace": trace}
         return record
+
+
+def _zero(record: Record, reason: str, *, error: bool = False) -> Record:
+    """No pilots, with the reason as the chain's only step."""
+    msg = f"Status:comment={reason},ret=0"
+    step: dict[str, Any] = {"rule": "Status", "in": 0, "out": 0, "msg": msg}
+    if error:
+        step["error"] = True
+    record["decision"] = {"pilots": 0, "msg": msg, "trace": [step]}
+    return record
 
 
 def failed(record: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
-from apfctl.errors import BackendError
+from apfctl.errors import BackendError, LedgerError
 from apfctl.interfaces import BatchSubmitPlugin
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
@@ -63,49 +63,56 @@ class Submitter:
         return record
 
     def _submit_locked(self, record: Record) -> dict[str, Any]:
-        queue, cycle = record["queue"], record["cycle"]
+        """One record's submission; whatever goes wrong stays in this record's section."""
         n = record["decision"]["pilots"]
-        plugin = self.plugin(queue)
+        try:
+            plugin = self.plugin(record["queue"])
+        except Exception as exc:  # a queue whose backend cannot be built fails alone
+            log.debug("submit plugin for %s failed to start", record["queue"], exc_info=True)
+            return _section(None, n, self.dry_run, error=describe_error(exc))
         if n == 0:
             return _section(plugin.name, 0, self.dry_run)
         if self.dry_run:
-            return self._dry_run(plugin, n, cycle)
-        if n < 0:
-            return self._retire(plugin, n)
+            return self._dry_run(plugin, n, record["cycle"])
+        try:
+            return self._once(plugin, n, record["cycle"])
+        except LedgerError as exc:
+            return _section(plugin.name, n, False, error=str(exc))
+
+    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+        """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
+
+        The ledger's claim on (queue, cycle) comes first; for a submission the backend's own
+        stamps are asked too, so that a lost ledger does not mean pilots twice. A failed
+        attempt may be tried again.
+        """
         assert self.ledger is not None, "a real submission needs the ledger"
+        queue = plugin.queue.name
         earlier = self.ledger.claim_submission(queue, cycle)
         if earlier is not None and earlier["state"] != "failed":
-            log.info("queue %s: cycle %s was already submitted; nothing new", queue, cycle)
+            log.info("queue %s: cycle %s was already %s; nothing new", queue, cycle, earlier["state"])
             return _section(plugin.name, n, False, ids=earlier["ids"],
                             skipped=f"cycle {cycle} already {earlier['state']} for this queue")
         try:
+            if n < 0:
+                result = plugin.retire(-n)
+                self.ledger.finish_submission(queue, cycle, result.ids, state="retired")
+                return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
             existing = plugin.find_submitted(cycle)
             if existing:
                 self.ledger.finish_submission(queue, cycle, existing)
                 return _section(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
             result = plugin.submit(n, cycle)
-        except Exception as exc:
-            return self._failed(plugin, n, cycle, exc)
-        self.ledger.finish_submission(queue, cycle, result.ids)
-        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
-
-    def _failed(self, plugin: BatchSubmitPlugin, n: int, cycle: str, exc: Exception) -> dict[str, Any]:
-        """A failed submission may be tried again; the backend's stamps are checked first then."""
-        if not isinstance(exc, BackendError):
-            log.debug("submit plugin %s failed", plugin.name, exc_info=True)
-        assert self.ledger is not None
-        self.ledger.finish_submission(plugin.queue.name, cycle, [], state="failed")
-        return _section(plugin.name, n, False, error=describe_error(exc))
-
-    def _retire(self, plugin: BatchSubmitPlugin, n: int) -> dict[str, Any]:
-        try:
-            result = plugin.retire(-n)
+        except LedgerError:
+            raise
         except Exception as exc:
             if not isinstance(exc, BackendError):
-                log.debug("retire with %s failed", plugin.name, exc_info=True)
+                log.debug("submit plugin %s failed", plugin.name, exc_info=True)
+            self.ledger.finish_submission(queue, cycle, [], state="failed")
             return _section(plugin.name, n, False, error=describe_error(exc))
-        return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
+        self.ledger.finish_submission(queue, cycle, result.ids)
+        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
         try:

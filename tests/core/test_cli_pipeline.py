@@ -191,3 +191,16 @@ def test_demo_runs_with_no_configuration_anywhere(tmp_path: Path) -> None:
 def test_help_texts(args: list[str], tmp_path: Path) -> None:
     result = run(args, config=None, state=tmp_path)
     assert result.returncode == 0 and "Usage: apfctl" in result.stdout
+
+
+def test_a_reader_that_leaves_early_is_not_a_failure(tmp_path: Path) -> None:
+    """`apfctl decide | head -c 10` under `set -o pipefail`: exit 0, no traceback."""
+    config = factory(tmp_path, queues(tmp_path))
+    state = tmp_path / "state"
+    status = run(["status", "-q", "Q1"], config=config, state=state).stdout
+    env = dict(os.environ, APFCTL_CONFIG=str(config), APFCTL_STATE_DIR=str(state))
+    script = f"set -o pipefail; {sys.executable} -m apfctl decide | head -c 10 >/dev/null"
+    result = subprocess.run(["bash", "-c", script], input=status * 3000, capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
