@@ -79,9 +79,14 @@ def parse_environ(text: str) -> dict[str, str]:
 
 
 def _directive(option: str) -> str:
+    """One ``#SBATCH`` line; a value is always double-quoted (sbatch reads ``\\`` and ``\\"`` in it).
+
+    Unquoted, a ``#`` or a space would end the value early; backslashes are escaped before
+    the double quotes so that an escape added here is never escaped again.
+    """
     name, sep, value = option.partition("=")
-    if sep and (not value or re.search(r"\s|\"", value)):
-        value = '"' + value.replace('"', '\\"') + '"'
+    if sep:
+        value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"#SBATCH {name}{sep}{value}"
 
 
@@ -132,7 +137,7 @@ class BatchScript:
             "#!/bin/bash",
             *self.directives(),
             f"# apfctl: {self.pilots} pilot(s) of queue {self.tag.queue!r}, factory {self.tag.factory!r}, "
-            f"cycle {self.tag.cycle}",
+            f"cycle {self.tag.cycle!r}",   # repr: a line break in it cannot end the comment
         ]
         command = shlex.join([self.executable, *self.arguments])
         return "\n".join([*header, *self.environment(), f"exec {command}", ""])

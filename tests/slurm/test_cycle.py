@@ -79,9 +79,9 @@ def test_dry_run_shows_the_batch_script_and_submits_nothing(site: Site) -> None:
     submission = records(result)["SL_DRY"]["submission"]
     script = submission["description"]
     assert submission["dry_run"] is True and submission["submitted"] == 0
-    assert "#SBATCH --array=0-3" in script and "#SBATCH --time=10:00" in script
+    assert '#SBATCH --array="0-3"' in script and '#SBATCH --time="10:00"' in script
     assert '#SBATCH --constraint="a b"' in script
-    assert f"#SBATCH --job-name=apf:{site.factory_id}:SL_DRY:" in script
+    assert f'#SBATCH --job-name="apf:{site.factory_id}:SL_DRY:' in script
     assert site.jobs("SL_DRY") == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -107,12 +108,31 @@ def test_batch_script_escapes_and_options(tmp_path: Path) -> None:
     script = BatchScript(Tag("fid", "Q", "c1"), 3, tmp_path / "100%" / "Q", "http://x/logs", "/bin/pilot",
                          ["-s", "a b"], {"time": "10:00"}, ["--export=ALL", '--constraint=x "y"'],
                          {"EXTRA": "it's"}).text()
-    assert f"#SBATCH --output={tmp_path}/100%%/Q/%A_%a.out" in script
-    assert "#SBATCH --export=NONE" not in script and "#SBATCH --export=ALL" in script
+    assert f'#SBATCH --output="{tmp_path}/100%%/Q/%A_%a.out"' in script
+    assert '#SBATCH --export="NONE"' not in script and '#SBATCH --export="ALL"' in script
     assert '#SBATCH --constraint="x \\"y\\""' in script
-    assert "#SBATCH --array=0-2" in script and "#SBATCH --time=10:00" in script
+    assert '#SBATCH --array="0-2"' in script and '#SBATCH --time="10:00"' in script
     assert "export EXTRA='it'\"'\"'s'" in script
     assert script.rstrip().endswith("exec /bin/pilot -s 'a b'")
+
+
+def test_directive_values_are_always_quoted_backslash_first(tmp_path: Path) -> None:
+    script = BatchScript(Tag("fid", "Q", "c1"), 1, tmp_path, None, "/bin/pilot", [], {},
+                         ["--constraint=a#b", "--comment-free=x\\\"y", "--exclusive"]).text()
+    assert '#SBATCH --constraint="a#b"' in script
+    assert '#SBATCH --comment-free="x\\\\\\"y"' in script     # x\"y: backslash doubled, then \"
+    assert "#SBATCH --exclusive\n" in script
+
+
+def test_the_cycle_id_cannot_break_out_of_its_comment(tmp_path: Path) -> None:
+    cycle = f"c1\ntouch {tmp_path}/pwned #"
+    script = BatchScript(Tag("fid", "Q", cycle), 1, tmp_path, None, "/bin/true", [], {}).text()
+    comment = next(line for line in script.splitlines() if line.startswith("# apfctl:"))
+    assert comment.endswith(f"cycle {cycle!r}")
+    path = tmp_path / "job.sh"
+    path.write_text(script)
+    subprocess.run(["bash", str(path)], check=True, timeout=30)
+    assert not (tmp_path / "pwned").exists()
 
 
 def _sacct(tmp_path: Path, output: str) -> SlurmCommands:
