@@ -58,9 +58,15 @@ def _entry(line: str) -> tuple[float, str] | None:
 
 
 def retired_ids(path: Path) -> set[str]:
-    """Every id the factory cancelled that the journal still holds."""
+    """Every id the factory cancelled that the journal still holds.
+
+    Read under a shared lock: ``_prune`` truncates and rewrites the file in place, and a
+    read between the two would miss every id.
+    """
     try:
-        text = path.read_text(encoding="ascii", errors="replace")
+        with path.open(encoding="ascii", errors="replace") as stream:
+            fcntl.flock(stream, fcntl.LOCK_SH)
+            text = stream.read()
     except FileNotFoundError:
         return set()
     return {entry[1] for line in text.splitlines() if (entry := _entry(line)) is not None}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -102,6 +104,34 @@ def test_the_journal_keeps_recent_cancels_and_drops_old_ones(tmp_path: Path, mon
     journal.record(path, ["8_0"])
     assert journal.retired_ids(path) == {"7_0", "8_0"}
     assert journal.retired_ids(tmp_path / "nothing.txt") == set()
+
+
+def test_reading_the_journal_waits_for_a_prune_in_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = journal.journal_path(tmp_path, None)
+    journal.record(path, ["1_0", "2_0"])
+    asked = threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(stream: object, operation: int) -> None:
+        if operation == fcntl.LOCK_SH:
+            asked.set()
+        real_flock(stream, operation)
+
+    monkeypatch.setattr(journal.fcntl, "flock", flock)
+    found: list[set[str]] = []
+    with path.open("r+", encoding="ascii") as pruning:
+        real_flock(pruning, fcntl.LOCK_EX)
+        text = pruning.read()
+        pruning.seek(0)
+        pruning.truncate()                      # the middle of _prune: the file is empty
+        reader = threading.Thread(target=lambda: found.append(journal.retired_ids(path)))
+        reader.start()
+        assert asked.wait(10), "retired_ids read without taking the shared lock"
+        pruning.write(text)
+        pruning.flush()
+        real_flock(pruning, fcntl.LOCK_UN)
+    reader.join(10)
+    assert found == [{"1_0", "2_0"}]
 
 
 def test_batch_script_escapes_and_options(tmp_path: Path) -> None:
