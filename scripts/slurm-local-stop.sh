@@ -8,7 +8,7 @@
 # found running (a site's own MariaDB, say) is not listed and is left alone. Each daemon is
 # stopped by the PID in its PID file, checked against its name, in the order slurmd,
 # slurmctld, slurmdbd, mariadbd, munged. Jobs still queued are cancelled first, so that no
-# job step outlives its slurmd.
+# job step outlives its slurmd; leftover slurmstepd are ended only when slurmd was ours.
 set -uo pipefail
 
 PURGE=0
@@ -80,11 +80,16 @@ if ours slurmctld && live_pid /run/slurmctld.pid slurmctld >/dev/null; then
     fi
 fi
 
+# job steps of our slurmd that outlive it; a site's own slurmd and its steps are left alone
+# (checked before stop, which forgets that slurmd was ours)
+OUR_SLURMD=0
+ours slurmd && OUR_SLURMD=1
 stop slurmd /run/slurmd.pid
-# job steps whose slurmd is gone
-for pid in $(pgrep -x slurmstepd 2>/dev/null); do
-    gone "$pid" || { echo "slurmstepd: ending leftover pid $pid"; kill -TERM "$pid" 2>/dev/null; }
-done
+if [ "$OUR_SLURMD" = 1 ]; then
+    for pid in $(pgrep -x slurmstepd 2>/dev/null); do
+        gone "$pid" || { echo "slurmstepd: ending leftover pid $pid"; kill -TERM "$pid" 2>/dev/null; }
+    done
+fi
 stop slurmctld /run/slurmctld.pid
 stop slurmdbd /run/slurmdbd.pid
 
