@@ -8,7 +8,7 @@ from typing import ClassVar
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext
-from apfctl_condor.schedd import Endpoint, call, get_schedd
+from apfctl_condor.schedd import Endpoint, call, get_schedd, history_stop
 from apfctl_condor.settings import (
     SELECTION,
     SELECTION_KEY,
@@ -49,5 +49,5 @@ class CondorBatchStatus(BatchStatusPlugin):
         jobs = call(endpoint, "query", schedd.query, constraint=constraint, projection=list(QUEUE_ATTRS))
         history = call(endpoint, "history", schedd.history,
                        constraint=f"({constraint}) && EnteredCurrentStatus >= {int(since)}",
-                       projection=list(HISTORY_ATTRS), since=f"EnteredCurrentStatus < {int(since)}")
+                       projection=list(HISTORY_ATTRS), since=history_stop(since))
         return aggregate(jobs, history, [q.name for q in queues])

@@ -126,6 +126,18 @@ def call(endpoint: Endpoint, what: str, operation: Callable[..., T], *args: Any,
         raise BackendError(f"{endpoint}: {what} failed: {_first_line(exc)}") from None
 
 
+# The history file is in the order jobs left the queue, not by EnteredCurrentStatus: a job
+# can reach it hours after its last status change (left in the queue after completing, a
+# schedd that was down). A scan therefore stops only this long before the time it needs,
+# and the exact time stays in the constraint.
+HISTORY_SLACK = 6 * 3600
+
+
+def history_stop(t: float) -> str:
+    """``Schedd.history(since=...)``: stop at ads whose status changed well before ``t``."""
+    return f"EnteredCurrentStatus < {int(t) - HISTORY_SLACK}"
+
+
 def act_reason(text: str) -> tuple[str, None]:
     """``Schedd.act``'s reason in the shape htcondor2 uses: (reason, code).
 

@@ -28,7 +28,7 @@ from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
-from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd
+from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd, history_stop
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
 from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX
 
@@ -290,7 +290,7 @@ class CondorBase(BatchSubmitPlugin):
         started = cycle_start(cycle)
         if started is not None:   # pilots of the cycle that already left the queue
             ads += call(self.schedd_endpoint, "history", schedd.history, constraint=constraint,
-                        projection=["ClusterId", "ProcId"], since=f"EnteredCurrentStatus < {int(started)}")
+                        projection=["ClusterId", "ProcId"], since=history_stop(started))
         return sorted({job_id(ad) for ad in ads}, key=_id_order)
 
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:

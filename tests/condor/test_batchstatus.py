@@ -75,6 +75,17 @@ def test_history_before_since_is_not_counted(tmp_path, pool):
     assert query(ld, ["BNL"], since=time.time() + 10)["BNL"].finished == []
 
 
+def test_a_job_that_reached_the_history_late_does_not_end_the_scan(tmp_path, pool):
+    """History is in leaving order: an old ad written late must not hide recent ones before it."""
+    ld = loaded(tmp_path, queue_section("BNL"))
+    schedd = pool.schedd()
+    recent = schedd.add_job(pilot("BNL", 2))
+    schedd.finish(f"{recent['ClusterId']}.0", exit_code=0)
+    late = schedd.add_job(pilot("BNL", 4, EnteredCurrentStatus=int(time.time()) - 2 * 3600, ExitCode=0))
+    schedd.leave((late["ClusterId"], 0))
+    assert [f.outcome for f in query(ld, ["BNL"])["BNL"].finished] == ["done"]   # only the recent one
+
+
 def test_a_job_that_ended_but_is_still_queued_counts_once_from_the_history(tmp_path, pool):
     ld = loaded(tmp_path, queue_section("BNL"))
     schedd = pool.schedd()

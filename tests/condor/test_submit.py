@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from condor_helpers import loaded, queue_section, submit_plugin
@@ -91,6 +92,18 @@ def test_find_submitted_sees_pilots_of_the_cycle_that_already_left(tmp_path, poo
     plugin.submit(2, cycle)
     pool.schedd().finish("1.0", exit_code=0)
     assert plugin.find_submitted(cycle) == ["1.0", "1.1"]
+
+
+def test_find_submitted_scans_past_an_older_ad_that_reached_the_history_late(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("BNL"))
+    plugin = submit_plugin(ld, "BNL")
+    cycle = f"{dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1):%Y%m%dT%H%M%SZ}-0001"
+    plugin.submit(1, cycle)
+    schedd = pool.schedd()
+    schedd.finish("1.0", exit_code=0)
+    late = schedd.add_job({"EnteredCurrentStatus": int(time.time()) - 3600, "JobStatus": 4})
+    schedd.leave((late["ClusterId"], 0))
+    assert plugin.find_submitted(cycle) == ["1.0"]
 
 
 @pytest.mark.parametrize("plugin, body, expected", [
