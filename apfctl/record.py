@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -51,6 +52,9 @@ def new_record(queue: str, cycle: str) -> Record:
 
 
 # --- the lean validator ----------------------------------------------------------------
+# A cycle id goes into submit descriptions, batch scripts and job names: nothing else is let in.
+_CYCLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}").fullmatch
+
 def _fail(message: str, field: str) -> None:
     raise ValueError(f"{field}\x00{message}")
 
@@ -64,8 +68,8 @@ def _check_header(record: Any) -> None:
     if not isinstance(queue, str) or not queue:
         _fail("missing or empty queue name", "queue")
     cycle = record.get("cycle")
-    if not isinstance(cycle, str) or not cycle:
-        _fail("missing or empty cycle id", "cycle")
+    if type(cycle) is not str or not _CYCLE(cycle):
+        _fail("missing, or not a cycle id (letters, digits and _ . : - only, at most 64)", "cycle")
 
 
 def _check_status(section: Any, name: str, counts: tuple[str, ...]) -> None:

@@ -46,6 +46,7 @@ def mutate(path: str, value: object) -> dict:
 
 BAD = [
     ("apfctl", 2), ("apfctl", KeyError), ("queue", ""), ("queue", 5), ("cycle", KeyError),
+    ("cycle", "x\ntouch /tmp/pwned"), ("cycle", "$(Cluster)"), ("cycle", ""),
     ("wms.ok", "yes"), ("wms.ready", -1), ("wms.ready", "120"), ("wms.ready", 1.5), ("wms.ready", KeyError),
     ("batch.pending", None), ("batch.ok", KeyError), ("batch.fault_1h", True),
     ("decision.pilots", "9"), ("decision.msg", KeyError), ("decision.trace", {}),
