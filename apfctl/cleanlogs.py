@@ -9,10 +9,11 @@ never followed, and nothing outside ``baseLogDir`` is touched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,17 @@ def folder_name(queue: str) -> str:
 
 
 def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | None],
-               today: _dt.date | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+               today: _dt.date | None = None, dry_run: bool = False,
+               only: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Remove queue log folders older than their keepdays; one dict per folder removed.
 
     ``queue_days`` maps queue names to their own ``cleanlogs.keepdays`` (None: the default).
-    A date folder left empty is removed too.
+    ``only``: these queues' folders, none other. A date folder left empty is removed too.
+    A folder that cannot be removed is reported with its error.
     """
     today = today or _dt.datetime.now(_dt.UTC).date()
     days_by_folder = {folder_name(name): days for name, days in queue_days.items() if days is not None}
+    wanted = None if only is None else {folder_name(name) for name in only}
     actions: list[dict[str, Any]] = []
     if not base.is_dir():
         return actions
@@ -48,13 +52,21 @@ def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | Non
         for queue_dir in sorted(date_dir.iterdir()):
             if queue_dir.is_symlink() or not queue_dir.is_dir():
                 continue
+            if wanted is not None and queue_dir.name not in wanted:
+                continue
             keep = days_by_folder.get(queue_dir.name, default_days)
             if age <= keep:
                 continue
-            actions.append({"action": "remove_logs", "queue": queue_dir.name, "path": str(queue_dir),
-                            "age_days": age, "keepdays": keep, "dry_run": dry_run})
+            action = {"action": "remove_logs", "queue": queue_dir.name, "path": str(queue_dir),
+                      "age_days": age, "keepdays": keep, "dry_run": dry_run}
             if not dry_run:
-                shutil.rmtree(queue_dir, ignore_errors=True)
-        if not dry_run and not any(date_dir.iterdir()):
-            date_dir.rmdir()
+                try:
+                    shutil.rmtree(queue_dir)
+                except OSError as exc:
+                    action["error"] = f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or queue_dir}"
+            actions.append(action)
+        if not dry_run:
+            with contextlib.suppress(OSError):   # not empty, or removed meanwhile: nothing to do
+                if not any(date_dir.iterdir()):
+                    date_dir.rmdir()
     return actions

@@ -10,8 +10,12 @@ from typing import Any
 import click
 
 from apfctl.cli.common import config_options, load_config, validate
+from apfctl.config.generic import FACTORY_KEYS
+from apfctl.config.model import QueueConfig
+from apfctl.errors import ConfigError
 
 log = logging.getLogger("apfctl.clean")
+KEEP_FOREVER = 10**6   # days
 
 
 @click.command()
@@ -33,38 +37,40 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
     """
     from apfctl import plugins
     from apfctl.cleanlogs import clean_logs
-    from apfctl.errors import BackendError
     from apfctl.ledger import Ledger
+    from apfctl.stages.status import describe_error
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     names = list(queues) or loaded.enabled_queues()
-    report = validate(loaded, names, strict=False)
+    report = validate(loaded, names, strict=bool(queues))
     actions: list[dict[str, Any]] = []
     without_clean: dict[str, list[str]] = {}   # backend -> its queues, said once per backend
-    failed = False
+    failed = bool(report.bad_queues)
     if pilots:
         for name in names:
             if name in report.bad_queues:
                 continue
             queue = loaded.queue(name)
             configured = queue.getstr("batchsubmitplugin") or ""
-            plugin = plugins.find("batchsubmit", configured)(plugins.canonical("batchsubmit", configured),
-                                                              queue, loaded.context)
             try:
+                plugin = plugins.find("batchsubmit", configured)(plugins.canonical("batchsubmit", configured),
+                                                                  queue, loaded.context)
                 actions.extend(plugin.clean(dry_run))
             except NotImplementedError:
-                without_clean.setdefault(plugin.name, []).append(name)
-            except BackendError as exc:
+                without_clean.setdefault(configured, []).append(name)
+            except Exception as exc:  # one queue's failure must not stop the others' clean-up
                 failed = True
-                log.error("queue %s: clean-up failed: %s", name, exc)
+                log.error("queue %s: clean-up failed: %s", name, describe_error(exc))
+                log.debug("clean-up failure", exc_info=True)
     for backend, skipped in without_clean.items():
         click.echo(f"apfctl clean: {backend} has no pilot clean-up; skipped queue(s) {', '.join(skipped)}",
                    err=True)
     if logs:
-        default_days = loaded.factory.getint("cleanlogs.keepdays", 14)
-        queue_days = {name: loaded.queue(name).getint("cleanlogs.keepdays") for name in loaded.queues}
-        actions.extend(clean_logs(loaded.context.base_log_dir, 14 if default_days is None else default_days,
-                                  queue_days, dry_run=dry_run))
+        default_days = loaded.factory.typed("cleanlogs.keepdays", FACTORY_KEYS["cleanlogs.keepdays"])
+        queue_days = {name: _keepdays(loaded.queue(name)) for name in loaded.queues}
+        actions.extend(clean_logs(loaded.context.base_log_dir, default_days, queue_days, dry_run=dry_run,
+                                  only=names if queues else None))
+    failed = failed or any(action.get("error") for action in actions)
     for action in actions:
         sys.stdout.write(json.dumps(action, separators=(",", ":")) + "\n")
     sys.stdout.flush()
@@ -73,3 +79,12 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
             for action in actions:
                 ledger.log_action("clean", action.get("queue"), action)
     return 1 if failed else 0
+
+
+def _keepdays(queue: QueueConfig) -> int | None:
+    """A queue's ``cleanlogs.keepdays``; a broken value keeps its logs (said), never removes early."""
+    try:
+        return queue.getint("cleanlogs.keepdays")
+    except ConfigError as exc:
+        log.error("%s; this queue's logs are kept", exc)
+        return KEEP_FOREVER
