@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from apfctl.errors import ApfctlError
+
 
 def lock_path(state_dir: Path, queue: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", queue)
@@ -23,8 +25,11 @@ def lock_path(state_dir: Path, queue: str) -> Path:
 def queue_lock(state_dir: Path, queue: str) -> Iterator[bool]:
     """Yields True with the queue locked, or False at once when another process holds it."""
     path = lock_path(state_dir, queue)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ApfctlError(f"cannot create the lock {path}: {exc.strerror or exc} (check the state folder)") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

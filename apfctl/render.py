@@ -23,9 +23,11 @@ def _row(record: Mapping[str, Any]) -> list[Any]:
         done = f"error: {submission['error']}"
     elif submission.get("skipped"):
         done = f"skipped: {submission['skipped']}"
+    elif submission.get("dry_run"):
+        requested = submission["requested"]
+        done = f"would submit {requested}" if requested >= 0 else f"would retire {-requested}"
     elif submission:
-        verb = "would" if submission.get("dry_run") else ""
-        done = f"{verb} submitted {submission['submitted']}".strip() if submission["requested"] >= 0 \
+        done = f"submitted {submission['submitted']}" if submission["requested"] >= 0 \
             else f"retired {submission['retired']}"
     else:
         done = ""

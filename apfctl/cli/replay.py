@@ -55,7 +55,7 @@ def replay(queues: tuple[str, ...], since: _dt.datetime, until: _dt.datetime | N
     report = Report()
     for name in names:
         if name not in missing:
-            check_queue(loaded.queues[name], loaded, report)
+            check_queue(loaded.queues[name], loaded, report, kinds=("sched",))  # only the rules decide
     if report.errors:
         raise report.errors[0]
     decider = Decider(loaded)
