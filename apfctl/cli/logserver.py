@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from pathlib import Path
 
 import click
+
+log = logging.getLogger("apfctl.logserver")
 
 from apfctl.cli.common import config_options, load_config
 from apfctl.errors import ApfctlError, ConfigError
@@ -53,8 +56,12 @@ def logserver(port: int | None, host: str, config_path: str | None, state_dir: s
     loaded = load_config(config_path, state_dir, debug, verbose)
     factory = loaded.factory
     root = Path(loaded.context.base_log_dir)
+    url = loaded.context.base_log_url or ""
+    if url.startswith("https:") and port is None:
+        log.warning("baseLogDirUrl %s is https, but apfctl logserver speaks plain HTTP: put a TLS proxy in front "
+                    "and give this server its own --port", url)
     try:
-        chosen_port = port if port is not None else port_of(loaded.context.base_log_url)
+        chosen_port = port if port is not None else port_of(url)
         rules = ServeRules.build(
             root,
             index=factory.typed("logserver.index", FACTORY_KEYS["logserver.index"]),

@@ -634,7 +634,10 @@ done
 if [ $# -eq 0 ] && [ -z "$WRAPPER_TARBALLURL" ]; then
     usage_error "no payload given (apfctl-wrapper.sh [OPTIONS] [--] PAYLOAD [ARGS...])"
 fi
-if [ "$CHECK_WMS" = 1 ] || [ "$CHECK_WMS" = yes ]; then CHECK_WMS=$WRAPPER_SERVERURL; fi
+if [ "$CHECK_WMS" = 1 ] || [ "$CHECK_WMS" = yes ]; then
+    [ -n "$WRAPPER_SERVERURL" ] || usage_error "--check-wms 1 needs --wrapperserverurl"
+    CHECK_WMS=$WRAPPER_SERVERURL
+fi
 debug "APF options:$APF_OPTIONS"
 
 # --- work folder, profile, checks, payload ------------------------------------------------------
