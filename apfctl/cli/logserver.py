@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-log = logging.getLogger("apfctl.logserver")
-
 from apfctl.cli.common import config_options, load_config
 from apfctl.errors import ApfctlError, ConfigError
+
+log = logging.getLogger("apfctl.logserver")
 
 
 def _secret_files(loaded) -> list[str]:
