@@ -17,12 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from apfctl.interfaces import queue_folder
+
 _DATE_DIR = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-
-
-def folder_name(queue: str) -> str:
-    """The folder a queue's logs go to (as :meth:`FactoryContext.queue_log_dir` names it)."""
-    return re.sub(r"[/:]", "_", queue)
 
 
 def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | None],
@@ -35,8 +32,8 @@ def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | Non
     A folder that cannot be removed is reported with its error.
     """
     today = today or _dt.datetime.now(_dt.UTC).date()
-    days_by_folder = {folder_name(name): days for name, days in queue_days.items() if days is not None}
-    wanted = None if only is None else {folder_name(name) for name in only}
+    days_by_folder = {queue_folder(name): days for name, days in queue_days.items() if days is not None}
+    wanted = None if only is None else {queue_folder(name) for name in only}
     actions: list[dict[str, Any]] = []
     if not base.is_dir():
         return actions

@@ -23,6 +23,11 @@ from apfctl.config.keys import Key
 from apfctl.config.model import FactoryConfig, QueueConfig
 
 
+def queue_folder(queue: str) -> str:
+    """A queue's folder name, as APF named its log folders (``/`` and ``:`` become ``_``)."""
+    return re.sub(r"[/:]", "_", queue)
+
+
 @dataclass
 class FactoryContext:
     """What every plugin may use besides its queue's section: the factory and its folders.
@@ -53,7 +58,7 @@ class FactoryContext:
     def queue_log_dir(self, queue: str, when: _dt.datetime | None = None) -> tuple[Path, str | None]:
         """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date)."""
         when = when or _dt.datetime.now(_dt.UTC)
-        relative = f"{when:%Y-%m-%d}/{re.sub(r'[/:]', '_', queue)}"
+        relative = f"{when:%Y-%m-%d}/{queue_folder(queue)}"
         url = f"{self.base_log_url.rstrip('/')}/{relative}" if self.base_log_url else None
         return self.base_log_dir / relative, url
 

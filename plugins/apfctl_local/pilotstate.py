@@ -15,11 +15,12 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from apfctl.interfaces import queue_folder
 
 SUFFIX = ".json"
 SLOTS_FOLDER = "slots"
@@ -27,13 +28,8 @@ SLOTS_FOLDER = "slots"
 PilotState = dict[str, Any]
 
 
-def safe_name(queue: str) -> str:
-    """The queue's folder name, made as APF made its log folders (``/`` and ``:`` to ``_``)."""
-    return re.sub(r"[/:]", "_", queue)
-
-
 def queue_dir(state_dir: str | os.PathLike[str], queue: str) -> Path:
-    return Path(state_dir) / "local" / safe_name(queue)
+    return Path(state_dir) / "local" / queue_folder(queue)
 
 
 def state_path(folder: Path, pilot_id: str) -> Path:
