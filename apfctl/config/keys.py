@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 NONE_STRINGS = frozenset({"none", ""})
@@ -128,6 +129,16 @@ class Key:
 
 
 KeyMap = Mapping[str, Key]
+
+
+def parse_verify(text: str | None) -> bool | str:
+    """A TLS ``verify`` setting: ``True``/``False`` (any case, or yes/no/on/off/1/0) or a CA bundle path."""
+    word = (text or "").strip()
+    if word.lower() in NONE_STRINGS | TRUE_STRINGS:
+        return True
+    if word.lower() in FALSE_STRINGS:
+        return False
+    return str(Path(word).expanduser())
 
 
 def expand_keys(keys: KeyMap, plugin_name: str) -> dict[str, Key]:

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from apfctl import __version__
-from apfctl.config.keys import Key
+from apfctl.config.keys import Key, parse_verify
 from apfctl.interfaces import FactoryContext, MonitorPlugin
 from apfctl_apfmon.calls import Call, build, expire, is_dry_run, merge
 from apfctl_apfmon.outbox import Outbox
@@ -50,9 +50,9 @@ class _Transient(Exception):
 
 
 def _setting(section: Mapping[str, str], section_name: str, key: str) -> Any:
-    """A monitor.conf value, its key matched case-insensitively, converted by SECTION_KEYS."""
+    """A monitor.conf value converted by SECTION_KEYS (keys are case-sensitive, as in APF and config check)."""
     spec = SECTION_KEYS[key]
-    raw = next((value for name, value in section.items() if name.lower() == key.lower()), None)
+    raw = section.get(key)
     if raw is None and spec.required:
         raise ValueError(f"monitor section [{section_name}]: {key} is required")
     try:
@@ -133,8 +133,7 @@ class APFMon(MonitorPlugin):
         self.budget = float(_setting(section, section_name, "apfmon.budget"))
         self.batch_size = int(_setting(section, section_name, "apfmon.batchsize"))
         self.keep = float(_setting(section, section_name, "apfmon.keep")) * 3600
-        verify = str(_setting(section, section_name, "apfmon.verify"))
-        self.verify: bool | str = {"true": True, "false": False}.get(verify.lower(), verify)
+        self.verify: bool | str = parse_verify(_setting(section, section_name, "apfmon.verify"))
         self.outbox = Outbox.for_section(factory.state_dir, section_name)
 
     def factory_info(self) -> dict[str, str]:

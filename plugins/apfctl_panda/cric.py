@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from apfctl.config.ini import parse_file
-from apfctl.config.keys import Key
+from apfctl.config.keys import Key, parse_verify
 from apfctl.config.model import Origin, RawValue
 from apfctl.errors import ConfigError
 from apfctl.interfaces import ConfigLayer, QueuesConfigPlugin
 from apfctl_panda.cric_doc import Filters, select
 from apfctl_panda.cric_sections import Scale, build
 from apfctl_panda.cric_source import CricSource
-from apfctl_panda.http import HttpOptions, parse_verify
+from apfctl_panda.http import HttpOptions
 
 P = "config.queues.cric."
 FILTER_FIELDS = {"vos": "vo", "clouds": "cloud", "activities": "activity", "pilotmanager": "pilot_manager"}

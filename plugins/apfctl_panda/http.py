@@ -34,15 +34,6 @@ class HttpOptions:
     backoff: float = 0.5             # urllib3 backoff factor: 0, 2*f, 4*f, ... seconds between tries
 
 
-def parse_verify(text: str | None) -> bool | str:
-    """``True``/``False`` (any case, or yes/no/on/off/1/0) or a CA bundle path."""
-    if text is None or not text.strip() or text.strip().lower() in {"none", "true", "yes", "on", "1"}:
-        return True
-    if text.strip().lower() in {"false", "no", "off", "0"}:
-        return False
-    return str(Path(text.strip()).expanduser())
-
-
 def snippet(text: str) -> str:
     """The start of a body, on one line, for an error message."""
     flat = " ".join(text.split())

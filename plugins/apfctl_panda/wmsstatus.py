@@ -64,7 +64,7 @@ class Panda(WMSStatusPlugin):
     @classmethod
     def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
         """(baseurl, verify, cert, key, token, timeout, retries): equal options share a fetch."""
-        from apfctl_panda.http import parse_verify
+        from apfctl.config.keys import parse_verify
 
         def typed(name: str) -> Any:
             return queue.typed(f"wmsstatus.panda.{name}", KEYS[f"wmsstatus.panda.{name}"])
