@@ -38,7 +38,7 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
     with ExitStack() as stack:
         mine = []
         for name in queue_names:
-            if stack.enter_context(queue_lock(state_dir, name)):
+            if dry_run or stack.enter_context(queue_lock(state_dir, name)):   # a dry run changes nothing
                 mine.append(name)
             else:
                 log.warning("queue %s: another apfctl is cycling it; skipped", name)

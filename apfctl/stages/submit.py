@@ -50,7 +50,7 @@ class Submitter:
 
     def submit(self, record: Record, *, locked: bool = False) -> Record:
         """Add ``submission`` to the record. ``locked``: the caller holds the queue's lock."""
-        if locked:
+        if locked or self.dry_run:   # a dry run changes nothing, so it needs no lock
             record["submission"] = self._submit_locked(record)
             return record
         with queue_lock(self.loaded.context.state_dir, record["queue"]) as acquired:

@@ -163,6 +163,7 @@ def test_dry_run_submits_nothing_and_stores_nothing(tmp_path: Path) -> None:
     assert record["submission"]["description"]
     assert not (state / "ledger.sqlite").exists()
     assert not list(state.rglob("local/**/*.json"))   # no pilot was started
+    assert not (state / "locks").exists()             # nor any lock taken
 
 
 def test_history_replayed_under_another_config(tmp_path: Path) -> None:
