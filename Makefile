@@ -36,7 +36,7 @@ test: venv
 
 ## system-tools: Debian tools the tests use besides Slurm (root)
 system-tools:
-	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
 
 ## slurm-up / slurm-down: the project's single-node Slurm on localhost (root; docs/slurm.md)
 slurm-up:
