@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 from apfctl.monitor.view import record_errors, record_time
 
 OVERLAP = 3600.0     # records are re-read this far back: a cycle is stored after it ran
+log = logging.getLogger("apfctl.monitor")
 FILENAME = "totals.json"
 
 
@@ -80,12 +83,31 @@ def _save(path: Path, totals: Totals) -> None:
     os.replace(temporary, path)
 
 
+LOCK_WAIT = 5.0   # seconds: a monitor never holds a cycle up for long
+
+
+def _lock(handle: Any, wait: float) -> bool:
+    """An exclusive flock within ``wait`` seconds, or False."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 def update(folder: Path, records_since: Callable[[float], Iterable[Mapping[str, Any]]], now: float) -> Totals:
     """Count the records stored since the last update and save the totals in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FILENAME
     with open(folder / f"{FILENAME}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _lock(lock, LOCK_WAIT):
+            log.warning("monitor counters: %s is locked for more than %g s; counters not updated this time",
+                        folder / FILENAME, LOCK_WAIT)
+            return _load(path, now)
         try:
             totals = _load(path, now)
             for record in records_since(totals.watermark - OVERLAP):
