@@ -113,6 +113,10 @@ def _check_x509(profile: Profile) -> None:
         for key in ("x509.myproxy_hostname", "x509.myproxy_username"):
             if not profile.setting(key):
                 raise section.error(key, "required for x509.flavor = myproxy")
+        secrets = ("x509.passphrasefile", "x509.myproxy_passphrase", "x509.retriever_list")
+        if not any(profile.setting(key) for key in secrets):
+            # myproxy-get-delegation would prompt for a passphrase that nobody types
+            raise section.error("x509.flavor", f"myproxy needs one of {', '.join(secrets)}", "myproxy")
     elif not profile.setting("x509.baseproxy"):
         for key in ("x509.usercert", "x509.userkey"):
             if not profile.setting(key):

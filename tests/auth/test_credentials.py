@@ -123,6 +123,13 @@ def test_profiles_without_required_keys_are_errors_and_others_carry_on(tmp_path,
         x509.flavor = myproxy
         x509.myproxy_username = factory
 
+        [nomyproxysecret]
+        plugin = X509
+        x509.proxyfile = {proxy}
+        x509.flavor = myproxy
+        x509.myproxy_hostname = myproxy.example.org
+        x509.myproxy_username = factory
+
         [notoken]
         plugin = Token
 
@@ -134,6 +141,7 @@ def test_profiles_without_required_keys_are_errors_and_others_carry_on(tmp_path,
     assert "[noproxyfile] x509.proxyfile" in messages["noproxyfile"] and "required" in messages["noproxyfile"]
     assert "[nousercert] x509.usercert" in messages["nousercert"]
     assert "[nomyproxyhost] x509.myproxy_hostname" in messages["nomyproxyhost"]
+    assert "myproxy needs one of x509.passphrasefile" in messages["nomyproxysecret"]
     assert "[notoken] token.file" in messages["notoken"]
     assert "[wrongkind] plugin = 'Kerberos'" in messages["wrongkind"] and "X509, Token, SSH" in messages["wrongkind"]
     assert all(str(auth.path) in message for message in messages.values())
