@@ -9,14 +9,16 @@ A corrupt or locked database is reported as such and never recreated: no data is
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from apfctl.errors import LedgerError
+from apfctl.record import dumps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -125,7 +127,7 @@ class Ledger:
     # -- records ---------------------------------------------------------------------
     def store(self, records: Iterable[Mapping[str, Any]]) -> None:
         now = time.time()
-        rows = [(r["queue"], r["cycle"], _stage(r), now, json.dumps(r, separators=(",", ":"))) for r in records]
+        rows = [(r["queue"], r["cycle"], _stage(r), now, dumps(r)) for r in records]
         if not rows:
             return
         if self._db is None:
@@ -159,7 +161,7 @@ class Ledger:
             params.append(_epoch(until))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         for (body,) in self._run(f"SELECT body FROM records {clause} ORDER BY time, id", params):
-            yield json.loads(body)
+            yield orjson.loads(body)
 
     def latest(self) -> dict[str, dict[str, Any]]:
         """The most recent record of every queue."""
@@ -169,7 +171,7 @@ class Ledger:
                          "GROUP BY queue) last ON r.id = last.id")
         result = {}
         for (body,) in rows:
-            record = json.loads(body)
+            record = orjson.loads(body)
             result[record["queue"]] = record
         return result
 
@@ -190,11 +192,11 @@ class Ledger:
             return None
         state, ids = self._run("SELECT state, ids FROM submissions WHERE queue = ? AND cycle = ?",
                                (queue, cycle)).fetchone()
-        return {"state": state, "ids": json.loads(ids)}
+        return {"state": state, "ids": orjson.loads(ids)}
 
     def finish_submission(self, queue: str, cycle: str, ids: list[str], state: str = "submitted") -> None:
         self._run("UPDATE submissions SET state = ?, ids = ?, time = ? WHERE queue = ? AND cycle = ?",
-                  (state, json.dumps(ids), time.time(), queue, cycle))
+                  (state, dumps(ids), time.time(), queue, cycle))
 
     def submitted_totals(self) -> dict[str, int]:
         """Pilots submitted per queue over the retention period (MaxToSubmit, MinToSubmit)."""
@@ -202,13 +204,13 @@ class Ledger:
         if self._db is None:
             return totals
         for queue, ids in self._run("SELECT queue, ids FROM submissions WHERE state = 'submitted'"):
-            totals[queue] = totals.get(queue, 0) + len(json.loads(ids))
+            totals[queue] = totals.get(queue, 0) + len(orjson.loads(ids))
         return totals
 
     # -- actions (clean-up, renewals) -----------------------------------------------------
     def log_action(self, kind: str, queue: str | None, detail: Mapping[str, Any]) -> None:
         self._run("INSERT INTO actions (time, kind, queue, detail) VALUES (?, ?, ?, ?)",
-                  (time.time(), kind, queue, json.dumps(detail, separators=(",", ":"))))
+                  (time.time(), kind, queue, dumps(detail)))
 
     def actions(self, kind: str | None = None, since: _dt.datetime | float | None = None) -> list[dict[str, Any]]:
         if self._db is None:
@@ -222,4 +224,4 @@ class Ledger:
             params.append(_epoch(since))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._run(f"SELECT time, kind, queue, detail FROM actions {clause} ORDER BY id", params)
-        return [{"time": t, "kind": k, "queue": q, "detail": json.loads(d)} for t, k, q, d in rows]
+        return [{"time": t, "kind": k, "queue": q, "detail": orjson.loads(d)} for t, k, q, d in rows]

@@ -156,7 +156,7 @@ def read_records(stream: IO[str] | IO[bytes], source: str = "<stdin>",
         yield number, record
 
 
-def dumps(record: Mapping[str, Any]) -> str:
+def dumps(record: Any) -> str:
     """One compact JSON line (UTF-8 kept as is)."""
     return orjson.dumps(record).decode()
 

@@ -14,9 +14,10 @@ from apfctl.cli.common import (
     input_streams,
     load_config,
     reader_may_leave,
+    resolve_output_format,
     validate,
 )
-from apfctl.errors import ApfctlError, RecordError
+from apfctl.errors import RecordError
 
 
 def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
@@ -30,7 +31,9 @@ def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> 
 
 
 def _status_failed(record: dict[str, Any]) -> bool:
-    return any(not (record.get(name) or {}).get("ok", True) for name in ("wms", "batch"))
+    from apfctl.stages.decide import blocked_reason
+
+    return blocked_reason(record) is not None
 
 
 queue_option = click.option("--queue", "-q", "queues", multiple=True, metavar="Q",
@@ -93,7 +96,7 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     validate(loaded, queues=[])
     decider = Decider(loaded)
     checked: set[str] = set()
-    as_json = not explain and (fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()))
+    as_json = not explain and resolve_output_format(fmt) == "json"
     out = sys.stdout.buffer
     kept: list[dict[str, Any]] = []
     with reader_may_leave():
@@ -151,10 +154,7 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
     for stream, source in input_streams(files):
         records.extend(record for _, record in read_records(stream, source, require=("decision",)))
     loaded = load_config(config_path, state_dir, debug, verbose)
-    unknown = sorted({r["queue"] for r in records} - set(loaded.queues))
-    if unknown:
-        raise ApfctlError(f"queue {unknown[0]!r} is not in the configuration ({loaded.source}); nothing submitted")
-    validate(loaded, sorted({r["queue"] for r in records}))
+    validate(loaded, sorted({r["queue"] for r in records}))   # an unknown queue: exit 2, nothing submitted
     if dry_run:
         submitter = Submitter(loaded, None, dry_run=True)
         results = [submitter.submit(record) for record in records]

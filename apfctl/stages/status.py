@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from apfctl import plugins
+from apfctl.config.generic import FACTORY_KEYS
 from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, FactoryContext
@@ -66,7 +67,7 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
     return section
 
 
-def _batch_section(plugin: str, queue: QueueConfig, value: BatchCounts | BaseException,
+def _batch_section(plugin: str, window: tuple[float, float] | None, value: BatchCounts | BaseException,
                    stamp: str, now: float) -> dict[str, Any]:
     section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp}
     if isinstance(value, BaseException):
@@ -79,7 +80,6 @@ def _batch_section(plugin: str, queue: QueueConfig, value: BatchCounts | BaseExc
             recent_fault += pilot.outcome == "fault"
     section.update(ok=True, pending=value.pending, held=value.held, running=value.running,
                    exiting=value.exiting, done_1h=recent_done, fault_1h=recent_fault, error=None)
-    window = history_window(queue)
     if window is not None:
         interval, maxtime = window
         ran = [p for p in value.finished if p.end >= now - interval and p.outcome != "removed"]
@@ -105,15 +105,16 @@ def _query_batch(loaded: Loaded, group: Group, endpoint: Hashable) -> dict[str, 
     plugin_class, name, queues = group
     now = time.time()
     stamp = isotime()
-    windows = [w[0] for q in queues if (w := history_window(q)) is not None]
-    since = now - max([DONE_WINDOW, *windows])
+    windows = {q.name: history_window(q) for q in queues}
+    since = now - max([DONE_WINDOW, *(w[0] for w in windows.values() if w is not None)])
     try:
         answers = plugin_class(endpoint, loaded.context).query(queues, since)
     except Exception as exc:
         log.debug("batch status %s failed", name, exc_info=True)
-        return {q.name: _batch_section(name, q, exc, stamp, now) for q in queues}
+        return {q.name: _batch_section(name, windows[q.name], exc, stamp, now) for q in queues}
     missing = LookupError("the status plugin returned nothing for this queue")
-    sections = {q.name: _batch_section(name, q, answers.get(q.name, missing), stamp, now) for q in queues}
+    sections = {q.name: _batch_section(name, windows[q.name], answers.get(q.name, missing), stamp, now)
+                for q in queues}
     total = sum(s["pending"] + s["running"] for s in sections.values() if s["ok"])
     for section in sections.values():
         if section["ok"]:
@@ -139,7 +140,7 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
     for (_, endpoint), group in group_by_endpoint(queues, "batchstatus", "batchstatusplugin",
                                                   loaded.context).items():
         tasks.append(("batch", lambda g=group, e=endpoint: _query_batch(loaded, g, e)))
-    threads = loaded.factory.getint("apfctl.threads", 8) or 8
+    threads = loaded.factory.typed("apfctl.threads", FACTORY_KEYS["apfctl.threads"])
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(tasks) or 1))) as pool:
         futures = [(section, pool.submit(task)) for section, task in tasks]
         for section, future in futures:
