@@ -125,3 +125,9 @@ def canonical(kind: str, name: str) -> str:
     """The registered spelling of a plugin name (``condorosgce`` -> ``CondorOSGCE``)."""
     entry = _index(GROUPS[kind]).get(name.strip().lower())
     return entry.name if entry else name.strip()
+
+
+def batchsubmit_for(queue: Any, context: Any) -> Any:
+    """The queue's batch submit plugin, built under the name the queue configures."""
+    name = queue.getstr("batchsubmitplugin") or ""
+    return find("batchsubmit", name)(canonical("batchsubmit", name), queue, context)

@@ -51,13 +51,10 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
             if name in report.bad_queues:
                 continue
             queue = loaded.queue(name)
-            configured = queue.getstr("batchsubmitplugin") or ""
             try:
-                plugin = plugins.find("batchsubmit", configured)(plugins.canonical("batchsubmit", configured),
-                                                                  queue, loaded.context)
-                actions.extend(plugin.clean(dry_run))
+                actions.extend(plugins.batchsubmit_for(queue, loaded.context).clean(dry_run))
             except NotImplementedError:
-                without_clean.setdefault(configured, []).append(name)
+                without_clean.setdefault(queue.getstr("batchsubmitplugin") or "", []).append(name)
             except Exception as exc:  # one queue's failure must not stop the others' clean-up
                 failed = True
                 log.error("queue %s: clean-up failed: %s", name, describe_error(exc))

@@ -41,10 +41,7 @@ class Submitter:
     def plugin(self, queue_name: str) -> BatchSubmitPlugin:
         plugin = self._plugins.get(queue_name)
         if plugin is None:
-            queue = self.loaded.queue(queue_name)
-            name = queue.getstr("batchsubmitplugin") or ""
-            plugin = plugins.find("batchsubmit", name)(plugins.canonical("batchsubmit", name), queue,
-                                                        self.loaded.context)
+            plugin = plugins.batchsubmit_for(self.loaded.queue(queue_name), self.loaded.context)
             self._plugins[queue_name] = plugin
         return plugin
 
