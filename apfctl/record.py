@@ -10,6 +10,7 @@ decide (50,000 records/s) allows for the whole record.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import re
@@ -45,6 +46,22 @@ def parse_isotime(text: str) -> _dt.datetime:
 def new_cycle_id(when: _dt.datetime | None = None) -> str:
     """One invocation's id, ``20261125T060000Z-3f2a``: sortable, and unique in practice."""
     return f"{(when or utcnow()):%Y%m%dT%H%M%SZ}-{os.urandom(2).hex()}"
+
+
+@functools.lru_cache(maxsize=4096)
+def cycle_time(cycle: str) -> _dt.datetime | None:
+    """When a cycle id ``20261125T060000Z-3f2a`` was made (None for ids of another form).
+
+    Parsed by hand and cached: strptime is slow, and every queue of a cycle shares one id.
+    """
+    stamp = cycle[:16]
+    if len(stamp) < 16 or stamp[8] != "T" or stamp[15] != "Z" or not (stamp[:8] + stamp[9:15]).isdigit():
+        return None
+    try:
+        return _dt.datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]), int(stamp[11:13]),
+                            int(stamp[13:15]), tzinfo=_dt.UTC)
+    except ValueError:
+        return None
 
 
 def new_record(queue: str, cycle: str) -> Record:

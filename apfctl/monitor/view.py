@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from apfctl.record import cycle_time
 
 DEFAULT_INTERVAL = 360.0
 STALE_INTERVALS = 2
@@ -112,23 +113,11 @@ def combine(views: Sequence[View]) -> View:
 
 
 # --- reading records ------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4096)
-def _cycle_time(stamp: str) -> _dt.datetime | None:
-    """``20261125T060000Z`` as a time (strptime is slow, and every queue of a cycle shares one)."""
-    if stamp[8] != "T" or stamp[15] != "Z" or not (stamp[:8] + stamp[9:15]).isdigit():
-        return None
-    try:
-        return _dt.datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]), int(stamp[11:13]),
-                            int(stamp[13:15]), tzinfo=_dt.UTC)
-    except ValueError:
-        return None
-
-
 def record_time(record: Mapping[str, Any]) -> _dt.datetime | None:
     """When a record's cycle ran: the cycle id's timestamp, else its status sections' time."""
     cycle = record.get("cycle")
-    if isinstance(cycle, str) and len(cycle) >= 16:
-        when = _cycle_time(cycle[:16])
+    if isinstance(cycle, str):
+        when = cycle_time(cycle)
         if when is not None:
             return when
     for name in ("batch", "wms"):

@@ -13,10 +13,8 @@ schedd by default), the one the ``Condor`` batch status reads, and every pilot c
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +22,7 @@ from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, Plugin, SubmitResult
+from apfctl.record import cycle_time
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
@@ -38,7 +37,6 @@ STATUS_PREFIX = "batchstatus.condor"
 _ENV_WORD = re.compile(r"^[^\s\"']+$")
 _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\s\"']*$|^[A-Za-z_][A-Za-z0-9_]*='[^'\"]*'$")
 _ENV_TOKEN = re.compile(r"(?:[^\s']|'[^']*')+")
-_CYCLE_TIME = re.compile(r"^(\d{8}T\d{6}Z)")
 
 BASE_KEYS: dict[str, Key] = {
     "environ": Key("str", None, doc="extra pilot environment: space-separated VAR=value (no double quotes)"),
@@ -287,10 +285,10 @@ class CondorBase(BatchSubmitPlugin):
         schedd = self.schedd()
         ads = list(call(self.schedd_endpoint, "query", schedd.query, constraint=constraint,
                         projection=["ClusterId", "ProcId"]))
-        started = cycle_start(cycle)
+        started = cycle_time(cycle)
         if started is not None:   # pilots of the cycle that already left the queue
             ads += call(self.schedd_endpoint, "history", schedd.history, constraint=constraint,
-                        projection=["ClusterId", "ProcId"], since=history_stop(started))
+                        projection=["ClusterId", "ProcId"], since=history_stop(started.timestamp()))
         return sorted({job_id(ad) for ad in ads}, key=_id_order)
 
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
@@ -368,14 +366,6 @@ def _total_success(answer: Any, asked: int) -> int:
         return asked
     value = answer.get("TotalSuccess")
     return value if isinstance(value, int) else asked
-
-
-def cycle_start(cycle: str) -> float | None:
-    """Epoch seconds of a cycle id ``20261125T060000Z-3f2a`` (None for other ids)."""
-    match = _CYCLE_TIME.match(cycle)
-    if not match:
-        return None
-    return float(calendar.timegm(time.strptime(match.group(1), "%Y%m%dT%H%M%SZ")))
 
 
 # --- the plugins ------------------------------------------------------------------------------

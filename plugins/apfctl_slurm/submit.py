@@ -14,7 +14,6 @@ pending for too long the same way.
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.record import cycle_time
 from apfctl.wrapper import pilot_command
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import journal
@@ -63,14 +63,6 @@ _HINTS = (("partition", "partition"), ("account", "account"), ("time limit", "ti
 
 _BENIGN_SCANCEL = ("already completing or completed", "invalid job id specified")
 _SCANCEL_ERROR = re.compile(r"error on job id (\S+): (.*)", re.IGNORECASE)
-_CYCLE_TIME = re.compile(r"(\d{8}T\d{6}Z)")
-
-
-def _cycle_time(cycle: str) -> float | None:
-    match = _CYCLE_TIME.match(cycle)
-    if match is None:
-        return None
-    return float(calendar.timegm(time.strptime(match.group(1), "%Y%m%dT%H%M%SZ")))
 
 
 def _order(job: Job) -> tuple[float, int, int]:
@@ -138,7 +130,8 @@ class SlurmSubmit(BatchSubmitPlugin):
         the history (they may have ended more than MinJobAge ago)."""
         name = Tag(self.factory.factory_id, self.queue.name, cycle).job_name()   # filtered by slurmctld
         found = {job.id: job for job in self._mine(squeue(self.commands, name=name)) if job.tag.cycle == cycle}
-        started = _cycle_time(cycle)
+        made = cycle_time(cycle)
+        started = made.timestamp() if made is not None else None
         if started is None or time.time() - started > 120:
             since = started - 60 if started is not None else time.time() - 86400
             for job in self._mine(self.where.ended_jobs(since)):
