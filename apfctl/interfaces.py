@@ -55,6 +55,13 @@ class FactoryContext:
     def base_log_url(self) -> str | None:
         return self.config.getstr("baseLogDirUrl")
 
+    def monitor_url(self, queue: QueueConfig) -> str | None:
+        """APF's ``APFMON`` for a queue's pilots: the ``monitorURL`` of its one monitor section."""
+        sections = queue.getlist("monitorsection")
+        if len(sections) != 1:
+            return None
+        return (self.monitor_sections.get(sections[0]) or {}).get("monitorURL")
+
     def queue_log_dir(self, queue: str, when: _dt.datetime | None = None) -> tuple[Path, str | None]:
         """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date)."""
         when = when or _dt.datetime.now(_dt.UTC)

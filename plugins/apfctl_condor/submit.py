@@ -200,7 +200,7 @@ class CondorBase(BatchSubmitPlugin):
         log_dir, log_url = self.factory.queue_log_dir(queue)
         admin = self.factory.config.getstr("factoryAdminEmail")
         user = self.factory.config.getstr("factoryUser")
-        monitor_url = self.monitor_url()
+        monitor_url = self.factory.monitor_url(self.queue)
         for label, word in (("factoryId", fid), ("queue name", queue), ("factoryUser", user),
                             ("monitorURL", monitor_url), ("baseLogDirUrl", log_url)):
             if word is not None and not _ENV_WORD.match(word):
@@ -259,12 +259,6 @@ class CondorBase(BatchSubmitPlugin):
                                     environ)
             words.extend(items)
         return words
-
-    def monitor_url(self) -> str | None:
-        sections = self.queue.getlist("monitorsection")
-        if len(sections) != 1:
-            return None
-        return (self.factory.monitor_sections.get(sections[0]) or {}).get("monitorURL")
 
     def add_credential(self, d: Description) -> None:
         credential = self.credential()

@@ -136,11 +136,9 @@ class LocalSubmit(BatchSubmitPlugin):
         }
         if log_url:
             env["GTAG"] = f"{log_url}/{pilot_id}.out"
-        sections = self.queue.getlist("monitorsection")
-        if len(sections) == 1:
-            url = (self.factory.monitor_sections.get(sections[0]) or {}).get("monitorURL")
-            if url:
-                env["APFMON"] = url
+        url = self.factory.monitor_url(self.queue)
+        if url:
+            env["APFMON"] = url
         user = self.factory.config.getstr("factoryUser")
         if user:
             env["FACTORYUSER"] = user

@@ -142,10 +142,7 @@ class SlurmSubmit(BatchSubmitPlugin):
     # -- submitting ------------------------------------------------------------------------
     def script(self, n: int, cycle: str) -> tuple[BatchScript, Path]:
         log_dir, log_url = self.factory.queue_log_dir(self.queue.name)
-        monitor_url = None
-        sections = self.queue.getlist("monitorsection")
-        if len(sections) == 1:
-            monitor_url = (self.factory.monitor_sections.get(sections[0]) or {}).get("monitorURL")
+        monitor_url = self.factory.monitor_url(self.queue)
         batch = BatchScript(Tag(self.factory.factory_id, self.queue.name, cycle), n, log_dir, log_url,
                             self.executable, self.arguments, self.resources, self.options, self.environ,
                             monitor_url, self.factory.config.getstr("factoryUser"))
