@@ -184,7 +184,7 @@ def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
             setattr(row, name, _count(batch, name))
     decision = record.get("decision")
     if isinstance(decision, Mapping):
-        row.decided = _count(decision, "pilots") if type(decision.get("pilots")) is int else None
+        row.decided = _count(decision, "pilots")
         row.msg = str(decision.get("msg") or "")
     submission = record.get("submission")
     if isinstance(submission, Mapping):
@@ -250,14 +250,6 @@ def matches(name: str, patterns: Sequence[str], factory: str | None = None) -> b
         return True
     names = (name,) if factory is None else (name, f"{factory}:{name}")
     return any(fnmatch.fnmatchcase(candidate, pattern) for pattern in patterns for candidate in names)
-
-
-def select(view: View, patterns: Sequence[str]) -> View:
-    """The view restricted to queues matching any of the glob patterns (all when none)."""
-    if not patterns:
-        return view
-    rows = [row for row in view.rows if matches(row.queue, patterns, row.factory)]
-    return View(rows, view.now, view.factory, view.source, view.several_factories)
 
 
 _SORT_ATTR = {"done": "done_1h", "fault": "fault_1h"}

@@ -11,8 +11,8 @@ from apfctl.monitor.view import (
     ACTIVITY_BUCKETS,
     QueueSpec,
     build_view,
+    matches,
     record_time,
-    select,
     sort_rows,
     split_patterns,
 )
@@ -102,8 +102,9 @@ def test_sorting_reversed_and_unknown_key():
 
 
 def test_glob_patterns_select_queues():
-    view = build_view([QueueSpec(n) for n in ("BNL_1", "BNL_2", "CERN_1", "bnl_x")], {}, now=NOW)
+    names = ("BNL_1", "BNL_2", "CERN_1", "bnl_x")
     patterns = split_patterns(["BNL_*", "CERN_1,NOPE"])
     assert patterns == ["BNL_*", "CERN_1", "NOPE"]
-    assert [row.queue for row in select(view, patterns).rows] == ["BNL_1", "BNL_2", "CERN_1"]
-    assert len(select(view, []).rows) == 4
+    assert [name for name in names if matches(name, patterns)] == ["BNL_1", "BNL_2", "CERN_1"]
+    assert len([name for name in names if matches(name, [])]) == 4
+    assert matches("BNL_1", ["f1:BNL_*"], factory="f1") and not matches("BNL_1", ["f2:*"], factory="f1")
