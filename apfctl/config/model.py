@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apfctl.config.keys import NONE_STRINGS, Key
+from apfctl.config.keys import NONE_STRINGS, Key, parse_verify
 from apfctl.errors import ConfigError
 
 _INTERPOLATION = re.compile(r"%\(([^)]+)\)s|%%|%")
@@ -126,6 +126,11 @@ class Section:
         if spec.type in ("path", "command") and isinstance(value, str):
             value = self._resolve_path(key, value, bare_is_command=spec.type == "command")
         return value
+
+    def tls_verify(self, key: str) -> bool | str:
+        """A TLS ``verify`` setting: True, False, or a CA bundle path (relative to the file that set it)."""
+        verify = parse_verify(self.get(key))
+        return self._resolve_path(key, verify, bare_is_command=False) if isinstance(verify, str) else verify
 
     def _resolve_path(self, key: str, value: str, *, bare_is_command: bool) -> str:
         """``~`` expanded; a relative path taken from the folder of the file that set it."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from apfctl.config.ini import parse_file
-from apfctl.config.keys import Key, parse_verify
+from apfctl.config.keys import Key
 from apfctl.config.model import Origin, RawValue
 from apfctl.errors import ConfigError
 from apfctl.interfaces import ConfigLayer, QueuesConfigPlugin
@@ -93,10 +93,7 @@ class CRIC(QueuesConfigPlugin):
         return groups
 
     def _options(self) -> HttpOptions:
-        verify = parse_verify(self._typed("verify"))
-        if isinstance(verify, str):
-            verify = str(self._relative(P + "verify", verify))
-        return HttpOptions(verify=verify, cert=self._typed("cert"),
+        return HttpOptions(verify=self.factory.tls_verify(P + "verify"), cert=self._typed("cert"),
                            key=self._typed("key"), token_file=self._typed("token"),
                            timeout=self._typed("timeout"), retries=self._typed("retries"))
 

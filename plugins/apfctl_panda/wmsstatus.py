@@ -64,16 +64,10 @@ class Panda(WMSStatusPlugin):
     @classmethod
     def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
         """(baseurl, verify, cert, key, token, timeout, retries): equal options share a fetch."""
-        from apfctl.config.keys import parse_verify
-
         def typed(name: str) -> Any:
             return queue.typed(f"wmsstatus.panda.{name}", KEYS[f"wmsstatus.panda.{name}"])
 
-        verify = parse_verify(typed("verify"))
-        origin = queue.origin("wmsstatus.panda.verify")
-        if isinstance(verify, str) and not Path(verify).is_absolute() and origin is not None:
-            verify = str(Path(origin.file).parent / verify)   # relative to the file that set it
-        return (_baseurl(typed("baseurl")), verify, typed("cert"), typed("key"),
+        return (_baseurl(typed("baseurl")), queue.tls_verify("wmsstatus.panda.verify"), typed("cert"), typed("key"),
                 typed("token"), typed("timeout"), typed("retries"))
 
     @classmethod
