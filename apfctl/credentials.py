@@ -2,8 +2,10 @@
 
 Queues name auth.conf profiles as APF did: ``batchsubmit.<plugin>.proxy = <profile>[, ...]``
 (or ``batchsubmit.<plugin>.authprofile``), where ``<plugin>`` is the queue's
-``batchsubmitplugin`` in lower case. The status stage puts :func:`credential_status` into
-``batch.credential``; ``apfctl config check`` adds :func:`check_profiles`.
+``batchsubmitplugin`` in lower case. The status stage puts :func:`credential_statuses` (every
+queue of the invocation, each profile read once) into ``batch.credential``;
+:func:`credential_status` is the same for one queue, for plugins; ``apfctl config check``
+adds :func:`check_profiles`.
 """
 
 from __future__ import annotations
