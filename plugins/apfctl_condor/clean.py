@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apfctl_condor.schedd import act_reason, call
-from apfctl_condor.states import HELD, PENDING, REMOVE_REASON_PREFIX
+from apfctl_condor.states import HELD, PENDING, REMOVE_REASON_PREFIX, job_id, total_success
 
 if TYPE_CHECKING:
     from apfctl_condor.submit import CondorBase
@@ -75,7 +75,7 @@ def plan(ads: Sequence[Any], rules: Sequence[ReleaseRule], max_releases: int, re
     """Which pilots to release, remove as held, or remove as stale: ``{action: [ids]}``."""
     actions: dict[str, list[str]] = {"release": [], "remove_held": [], "remove_stale": []}
     for ad in ads:
-        job = f"{ad.get('ClusterId')}.{ad.get('ProcId')}"
+        job = job_id(ad)
         status = ad.get("JobStatus")
         if status == HELD:
             if any(rule.matches(ad) for rule in rules):
@@ -120,6 +120,6 @@ def clean_queue(plugin: CondorBase, dry_run: bool) -> list[dict[str, Any]]:
 
             action = htcondor2.JobAction.Release if verb == "release" else htcondor2.JobAction.Remove
             answer = call(endpoint, verb, schedd.act, action, ids, act_reason(reason))
-            entry["succeeded"] = answer.get("TotalSuccess") if answer is not None else len(ids)
+            entry["succeeded"] = total_success(answer, len(ids))
         done.append(entry)
     return done

@@ -7,6 +7,7 @@ import re
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl_condor.schedd import DEFAULT_PORT, Endpoint
+from apfctl_condor.states import FACTORY_ATTR, QUEUE_KEY
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$|^\[[0-9A-Fa-f:.]+\]$")
 
@@ -66,5 +67,5 @@ def pilot_constraint(factory_id: str, selection: str = "factory") -> str:
     APF itself are still in the queue during a migration.
     """
     if selection.lower() == "label":
-        return "MATCH_APF_QUEUE =!= undefined"
-    return f"ApfctlFactory =?= {quote(factory_id)}"
+        return f"{QUEUE_KEY} =!= undefined"
+    return f"{FACTORY_ATTR} =?= {quote(factory_id)}"

@@ -94,3 +94,16 @@ def held_reasons(holds: Mapping[tuple[int | None, int | None], list[Any]]) -> li
             for (code, subcode), (count, example) in holds.items()]
     rows.sort(key=lambda row: (-row["count"], row["code"] or 0, row["subcode"] or 0))
     return rows
+
+
+def job_id(ad: Any) -> str:
+    """``cluster.proc`` of a job ad."""
+    return f"{ad.get('ClusterId')}.{ad.get('ProcId')}"
+
+
+def total_success(answer: Any, asked: int) -> int:
+    """How many jobs a ``Schedd.act`` call acted on (all asked, when the answer does not say)."""
+    if answer is None:
+        return asked
+    value = answer.get("TotalSuccess")
+    return value if isinstance(value, int) else asked

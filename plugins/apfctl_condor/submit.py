@@ -29,7 +29,7 @@ from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
 from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd, history_stop
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
-from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX
+from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX, job_id, total_success
 
 log = logging.getLogger("apfctl.condor")
 
@@ -332,7 +332,7 @@ class CondorBase(BatchSubmitPlugin):
 
         answer = call(self.schedd_endpoint, "remove", schedd.act, htcondor2.JobAction.Remove, ids,
                       act_reason(reason))
-        done = _total_success(answer, len(ids))
+        done = total_success(answer, len(ids))
         if done < len(ids):
             log.warning("queue %s: the schedd removed %d of %d pilots", self.queue.name, done, len(ids))
         return SubmitResult(ids=ids[:done])
@@ -346,20 +346,12 @@ def quote_environment(words: list[str]) -> str:
     return '"' + " ".join(words) + '"'
 
 
-def job_id(ad: Any) -> str:
-    return f"{ad.get('ClusterId')}.{ad.get('ProcId')}"
-
-
 def _id_order(text: str) -> tuple[int, int]:
     cluster, _, proc = text.partition(".")
     return (int(cluster), int(proc)) if cluster.isdigit() and proc.isdigit() else (0, 0)
 
 
-def _total_success(answer: Any, asked: int) -> int:
-    if answer is None:
-        return asked
-    value = answer.get("TotalSuccess")
-    return value if isinstance(value, int) else asked
+HTTP_URL = re.compile(r"^https?://[A-Za-z0-9_.:\[\]-]+(/[A-Za-z0-9_./~-]*)?$")   # ARC and EC2 endpoints
 
 
 # --- the plugins ------------------------------------------------------------------------------
@@ -458,7 +450,6 @@ class CondorARC(CondorGrid):
                 "nordugridrsl": Key("str", None, doc="raw RSL '(name=value)...' (AGIS); mapped like the parts"),
                 "nordugridrsl.*": Key("str", None, doc="APF's RSL parts (mapped, see docs/htcondor.md)")}
     PARENTS = ("condorarc", "condornordugrid", "condorce", "condorgrid", "condorbase")
-    _URL = re.compile(r"^https?://[A-Za-z0-9_.:\[\]-]+(/[A-Za-z0-9_./~-]*)?$")
     _RSL_PAIR = re.compile(r'\(\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*"?([^()"]*?)"?\s*\)')
 
     def grid_resource(self) -> str:
@@ -466,7 +457,7 @@ class CondorARC(CondorGrid):
         value = self.queue.getstr(key)
         if value is None:
             raise self.fail(key, "required key is missing (the ARC CE host or URL)")
-        if not (is_hostname(value) or self._URL.match(value)):
+        if not (is_hostname(value) or HTTP_URL.match(value)):
             raise self.fail(key, "not a host name or https URL", value)
         return f"arc {value}"
 
@@ -587,7 +578,6 @@ class CondorEC2(CondorGrid):
                 "secret_access_key": Key("path", None, doc="file holding the secret key"),
                 "usessh": Key("bool", False, doc="accepted in APF files; VMs are retired by condor_rm here")}
     PARENTS = ("condorec2", "condorbase")
-    _URL = re.compile(r"^https?://[A-Za-z0-9_.:\[\]-]+(/[A-Za-z0-9_./~-]*)?$")
 
     def executable(self) -> str | None:
         """The VM runs its image, not a pilot: the executable is the queue name (as in APF)."""
@@ -599,7 +589,7 @@ class CondorEC2(CondorGrid):
         url = self.queue.getstr(key)
         if url is None:
             raise self.fail(key, "required key is missing (the EC2 service URL)")
-        if not self._URL.match(url):
+        if not HTTP_URL.match(url):
             raise self.fail(key, "not an http(s) URL", url)
         d.add("universe", "grid")
         d.add("grid_resource", f"ec2 {url}", key)
