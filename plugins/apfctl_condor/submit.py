@@ -66,6 +66,7 @@ class CondorBase(BatchSubmitPlugin):
     PARENTS: ClassVar[tuple[str, ...]] = ("condorbase",)
     KEYS: ClassVar[dict[str, Key]] = {}
     _all_own: ClassVar[dict[str, Key]] = BASE_KEYS   # OWN_KEYS of the class and its bases
+    _schedd: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -272,7 +273,10 @@ class CondorBase(BatchSubmitPlugin):
                 f"{QUEUE_KEY} =?= {quote(self.queue.name)}")
 
     def schedd(self) -> Any:
-        return get_schedd(self.schedd_endpoint)
+        """The schedd, located once per plugin instance (find_submitted, then submit, share it)."""
+        if self._schedd is None:
+            self._schedd = get_schedd(self.schedd_endpoint)
+        return self._schedd
 
     def find_submitted(self, cycle: str) -> list[str]:
         constraint = f"{self.mine()} && {CYCLE_ATTR} =?= {quote(cycle)}"
