@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apfctl import plugins
 from apfctl.config.generic import FACTORY_KEYS
@@ -19,6 +19,9 @@ from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, FactoryContext
 from apfctl.record import WMS_COUNTS, Record, isotime, new_cycle_id, new_record
+
+if TYPE_CHECKING:
+    from apfctl.ledger import Ledger
 
 log = logging.getLogger("apfctl.status")
 
@@ -129,8 +132,12 @@ def _no_wms(queue: QueueConfig) -> dict[str, Any]:
     return section
 
 
-def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None) -> list[Record]:
-    """One record per queue, with its ``wms`` and ``batch`` sections."""
+def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None,
+            ledger: Ledger | None = None) -> list[Record]:
+    """One record per queue, with its ``wms`` and ``batch`` sections.
+
+    ``ledger``: an open ledger to read submitted totals from (cycle has one); else it is opened.
+    """
     cycle = cycle or new_cycle_id()
     queues = [loaded.queue(name) for name in queue_names]
     records = {q.name: new_record(q.name, cycle) for q in queues}
@@ -150,11 +157,11 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = _no_wms(queue)
     _add_credentials(loaded, queues, records)
-    _add_submitted_totals(loaded, records.values())
+    _add_submitted_totals(loaded, records.values(), ledger)
     return [records[q.name] for q in queues]
 
 
-def _add_submitted_totals(loaded: Loaded, records: Iterable[Record]) -> None:
+def _add_submitted_totals(loaded: Loaded, records: Iterable[Record], ledger: Ledger | None) -> None:
     """``batch.submitted_total`` from the ledger: what the factory sent, not what runs.
 
     An unreadable ledger leaves the field out, which the rules that need it treat as unknown.
@@ -163,8 +170,11 @@ def _add_submitted_totals(loaded: Loaded, records: Iterable[Record]) -> None:
     from apfctl.ledger import Ledger
 
     try:
-        with Ledger.for_factory(loaded, create=False) as ledger:
+        if ledger is not None:
             totals = ledger.submitted_totals()
+        else:
+            with Ledger.for_factory(loaded, create=False) as opened:
+                totals = opened.submitted_totals()
     except LedgerError as exc:
         log.warning("submitted totals unknown: %s", exc)
         return
