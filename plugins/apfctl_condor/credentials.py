@@ -1,7 +1,8 @@
 """The credential a queue submits with: an X509 proxy file or a SciToken file.
 
 A queue names auth.conf profiles as APF did (``batchsubmit.<plugin>.proxy = <profile>``,
-resolved by :func:`apfctl.credentials.credential_file`), or a file directly:
+also under APF's parent plugin names; resolved by ``CondorBase.profile``, which picks the
+first usable profile of the kind asked for), or a file directly:
 ``proxyfile`` (APF's fallback), ``x509userproxy`` or ``scitokens_file`` (HTCondor's names).
 """
 
