@@ -34,6 +34,11 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
     Each action is one JSON line on stdout and, unless --dry-run, an entry in the ledger
     (kind "clean"). Backends without clean-up (the plugin does not implement it) are
     skipped, said once per backend on stderr. Exit 1 when some queue's backend failed; the others are still cleaned.
+
+    \b
+    Example (what would go, then do it for one queue):
+      apfctl clean --dry-run
+      apfctl clean --queue BNL_ATLAS_1 --no-logs
     """
     from apfctl import plugins
     from apfctl.cleanlogs import clean_logs
