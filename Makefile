@@ -55,4 +55,4 @@ lint: venv
 	shellcheck scripts/*.sh
 
 completions: venv
-	$(BIN)/python -m apfctl.completions completions
+	$(BIN)/python -m apfctl.cli.completions completions

@@ -102,7 +102,7 @@ def emit(records: Iterable[dict[str, Any]], fmt: str) -> None:
                 write_record(out, record)
             out.flush()
             return
-        from apfctl.render import records_table
+        from apfctl.cli.render import records_table
 
         click.echo(records_table(list(records)))
 

@@ -39,8 +39,8 @@ def replay(queues: tuple[str, ...], since: _dt.datetime, until: _dt.datetime | N
       apfctl replay --since 24h --queue BNL_ATLAS_1 --config candidate.conf
     """
     from apfctl.config.validate import Report, check_queue
-    from apfctl.replay import compare, render_replay
     from apfctl.stages.decide import Decider
+    from apfctl.stages.replay import compare, render_replay
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     ledger = existing_ledger(loaded)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from condor_helpers import factory_file, loaded, queue_section, submit_plugin
 
-from apfctl.cleanlogs import clean_logs
+from apfctl.logs.clean import clean_logs
 
 FID = "test-factory"
 

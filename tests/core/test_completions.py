@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from apfctl.completions import SHELLS, script
+from apfctl.cli.completions import SHELLS, script
 
 ROOT = Path(__file__).resolve().parents[2]
 

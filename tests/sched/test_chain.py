@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sched_helpers import record
 
+from apfctl.cli.explain import render_explain
 from apfctl.config.loader import load
 from apfctl.config.validate import check
-from apfctl.explain import render_explain
 from apfctl.stages.decide import Decider
 
 WORKED_MSG = (

@@ -14,8 +14,8 @@ from test_chain import WORKED_QUEUE, write_factory
 
 from apfctl.config.loader import load
 from apfctl.ledger import Ledger
-from apfctl.replay import compare, latest_per_cycle, render_replay
 from apfctl.stages.decide import Decider
+from apfctl.stages.replay import compare, latest_per_cycle, render_replay
 
 
 def stored(queue: str, cycle: str, pilots: int | None, ready: int = 10, **kw: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Shell completion scripts for bash, zsh and fish, generated from the click application.
 
-``make completions`` (``python -m apfctl.completions completions``) writes them to
+``make completions`` (``python -m apfctl.cli.completions completions``) writes them to
 ``completions/``; a test fails when the committed scripts differ from what this generates.
 """
 

@@ -1,0 +1,1 @@
+"""Pilot log folders (``baseLogDir/YYYY-MM-DD/<queue>/``): their clean-up and their HTTP server."""
