@@ -12,7 +12,6 @@ makes one instance (and so one query) per group. Rules are pure functions of the
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +20,7 @@ from typing import Any, ClassVar, Literal, TypedDict
 
 from apfctl.config.keys import Key
 from apfctl.config.model import FactoryConfig, QueueConfig
-
-
-def queue_folder(queue: str) -> str:
-    """A queue's folder name, as APF named its log folders (``/`` and ``:`` become ``_``)."""
-    return re.sub(r"[/:]", "_", queue)
+from apfctl.paths import safe_name, url_path
 
 
 @dataclass
@@ -63,10 +58,13 @@ class FactoryContext:
         return (self.monitor_sections.get(sections[0]) or {}).get("monitorURL")
 
     def queue_log_dir(self, queue: str, when: _dt.datetime | None = None) -> tuple[Path, str | None]:
-        """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date)."""
+        """APF's pilot log folder ``baseLogDir/YYYY-MM-DD/<queue>/`` and its URL (UTC date).
+
+        ``<queue>`` is :func:`apfctl.paths.safe_name` of the queue; in the URL its ``%`` is ``%25``.
+        """
         when = when or _dt.datetime.now(_dt.UTC)
-        relative = f"{when:%Y-%m-%d}/{queue_folder(queue)}"
-        url = f"{self.base_log_url.rstrip('/')}/{relative}" if self.base_log_url else None
+        relative = f"{when:%Y-%m-%d}/{safe_name(queue)}"
+        url = f"{self.base_log_url.rstrip('/')}/{url_path(relative)}" if self.base_log_url else None
         return self.base_log_dir / relative, url
 
 

@@ -1,46 +1,71 @@
-"""Per-queue locks, so that one queue is never cycled by two apfctl processes at once.
+"""Locks between apfctl processes: one ``flock`` implementation for every lock the factory takes.
 
-A lock is an ``flock`` on ``<state>/locks/<queue>.lock``: the kernel drops it when the
-process dies, so a crashed cron run never leaves a queue locked.
+The queue lock, so that one queue is never cycled by two apfctl processes at once, is an
+``flock`` on ``<state>/locks/<queue>.lock`` (the queue name escaped by
+:func:`apfctl.paths.safe_name`), taken without waiting. Backends lock their own short
+read-modify-write steps with :func:`exclusive` too (the Local backend locks its queue's
+pilot folder). The kernel drops an ``flock`` when the process dies, so a crashed cron run
+never leaves anything locked.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from apfctl.errors import ApfctlError
+from apfctl.paths import safe_name
 
 
 def lock_path(state_dir: Path, queue: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", queue)
-    return Path(state_dir) / "locks" / f"{safe}.lock"
+    return Path(state_dir) / "locks" / f"{safe_name(queue)}.lock"
+
+
+def _open(path: Path) -> int:
+    """A descriptor to lock: the folder itself, or the file (created if missing)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except IsADirectoryError:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+@contextmanager
+def exclusive(path: Path, *, wait: bool = True) -> Iterator[int | None]:
+    """Holds an exclusive ``flock`` on ``path``, a file or a folder; yields the locked descriptor.
+
+    With ``wait=False`` it yields None at once when another process holds the lock.
+    Closing the descriptor (on exit) releases it.
+    """
+    fd = _open(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
 
 
 @contextmanager
 def queue_lock(state_dir: Path, queue: str) -> Iterator[bool]:
-    """Yields True with the queue locked, or False at once when another process holds it."""
+    """Yields True with the queue locked, or False at once when another process holds it.
+
+    The lock file holds the pid of the process that has the queue, for people to read.
+    """
     path = lock_path(state_dir, queue)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise ApfctlError(f"cannot create the lock {path}: {exc.strerror or exc} (check the state folder)") from None
-    try:
+    with ExitStack() as stack:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = stack.enter_context(exclusive(path, wait=False))
+        except OSError as exc:
+            raise ApfctlError(f"cannot create the lock {path}: {exc.strerror or exc} "
+                              "(check the state folder)") from None
+        if fd is not None:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        yield fd is not None

@@ -1,9 +1,9 @@
 """Removal of old pilot log folders: ``baseLogDir/YYYY-MM-DD/<queue>/`` (APF's CleanLogs).
 
 A queue's folder is kept for its ``cleanlogs.keepdays``, else the factory's. APF looked
-queue folders up by the raw section name while they are named after the sanitised one
-(``/`` and ``:`` become ``_``), and a queue without the key was never cleaned; here folders
-are matched by the sanitised name and fall back to the factory's value. Symbolic links are
+queue folders up by the raw section name while they are named after a sanitised one, and
+a queue without the key was never cleaned; here folders are matched by their file name
+(:func:`apfctl.paths.safe_name`) and fall back to the factory's value. Symbolic links are
 never followed, and nothing outside ``baseLogDir`` is touched.
 """
 
@@ -16,8 +16,9 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from apfctl.interfaces import queue_folder
+from apfctl.paths import safe_name
 
 _DATE_DIR = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -32,8 +33,8 @@ def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | Non
     A folder that cannot be removed is reported with its error.
     """
     today = today or _dt.datetime.now(_dt.UTC).date()
-    days_by_folder = {queue_folder(name): days for name, days in queue_days.items() if days is not None}
-    wanted = None if only is None else {queue_folder(name) for name in only}
+    days_by_folder = {safe_name(name): days for name, days in queue_days.items() if days is not None}
+    wanted = None if only is None else {safe_name(name) for name in only}
     actions: list[dict[str, Any]] = []
     if not base.is_dir():
         return actions
@@ -54,7 +55,7 @@ def clean_logs(base: Path, default_days: int, queue_days: Mapping[str, int | Non
             keep = days_by_folder.get(queue_dir.name, default_days)
             if age <= keep:
                 continue
-            action = {"action": "remove_logs", "queue": queue_dir.name, "path": str(queue_dir),
+            action = {"action": "remove_logs", "queue": unquote(queue_dir.name), "path": str(queue_dir),
                       "age_days": age, "keepdays": keep, "dry_run": dry_run}
             if not dry_run:
                 try:

@@ -12,10 +12,10 @@ import contextlib
 import json
 import logging
 import os
-import re
 import time
 from pathlib import Path
 
+from apfctl.paths import safe_name
 from apfctl_apfmon.calls import Call
 
 log = logging.getLogger("apfctl.apfmon")
@@ -31,7 +31,7 @@ class Outbox:
 
     @classmethod
     def for_section(cls, state_dir: Path, section: str) -> Outbox:
-        return cls(state_dir / "apfmon" / re.sub(r"[^A-Za-z0-9_.-]", "_", section))
+        return cls(state_dir / "apfmon" / safe_name(section))
 
     def claim(self) -> list[Call]:
         """The queued calls, oldest file first, now owned by this process."""

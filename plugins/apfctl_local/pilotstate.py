@@ -1,26 +1,27 @@
 """The state folder of the Local backend: one JSON file per pilot, written atomically.
 
-Layout: ``<state_dir>/local/<queue>/<pilotid>.json`` and ``<state_dir>/local/<queue>/slots/<i>.lock``.
-A pilot's file is created by the submitter (under the queue lock, before its runner may
+Layout: ``<state_dir>/local/<queue>/<pilotid>.json`` and ``<state_dir>/local/<queue>/slots/<i>.lock``,
+``<queue>`` escaped by :func:`apfctl.paths.safe_name`.
+A pilot's file is created by the submitter (under the folder lock, before its runner may
 read it), then updated by its runner (started, ended, exit code) and by retirement
 (``removed``), every read-modify-write under the same lock: an ``flock`` on the queue's
 folder. Readers (batch status) need no lock because every write is a rename.
 
-Only the standard library here: the runner imports this module in every pilot.
+Only the standard library and apfctl's lock here: the runner imports this module in every pilot.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from apfctl.interfaces import queue_folder
+from apfctl.locking import exclusive
+from apfctl.paths import safe_name
 
 SUFFIX = ".json"
 SLOTS_FOLDER = "slots"
@@ -29,22 +30,16 @@ PilotState = dict[str, Any]
 
 
 def queue_dir(state_dir: str | os.PathLike[str], queue: str) -> Path:
-    return Path(state_dir) / "local" / queue_folder(queue)
+    return Path(state_dir) / "local" / safe_name(queue)
 
 
 def state_path(folder: Path, pilot_id: str) -> Path:
     return folder / f"{pilot_id}{SUFFIX}"
 
 
-@contextlib.contextmanager
-def queue_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path) -> AbstractContextManager[int | None]:
     """Exclusive lock of one queue's pilot files (blocking; held for milliseconds)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the last descriptor releases the lock
+    return exclusive(folder)
 
 
 def _read_small(path: str | Path) -> bytes:

@@ -53,7 +53,7 @@ class Runner:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGALRM, self._on_alarm)
-        with pilotstate.queue_lock(self.folder):  # the submitter holds it until our file exists
+        with pilotstate.folder_lock(self.folder):  # the submitter holds it until our file exists
             state = pilotstate.read_state(self.path)
         if state is None or state.get("pid") != os.getpid():
             print(f"runner {os.getpid()}: {self.path} does not record this runner; exiting", file=sys.stderr)
@@ -95,7 +95,7 @@ class Runner:
 
     def _start(self, have_slot: bool) -> subprocess.Popen[bytes] | None:
         """Start the payload unless retired or terminated first; records what happened."""
-        with pilotstate.queue_lock(self.folder):
+        with pilotstate.folder_lock(self.folder):
             state = pilotstate.read_state(self.path) or {}
             now = time.time()
             if not have_slot or self.terminated or state.get("removed"):
@@ -125,7 +125,7 @@ class Runner:
     def _record_end(self, returncode: int) -> None:
         killed_by = -returncode if returncode < 0 else None
         exit_code = 128 + killed_by if killed_by else returncode
-        with pilotstate.queue_lock(self.folder):
+        with pilotstate.folder_lock(self.folder):
             state = pilotstate.read_state(self.path) or {}
             state.update(ended=time.time(), exit_code=exit_code, signal=killed_by)
             pilotstate.write_state(self.path, state)

@@ -88,11 +88,11 @@ class LocalBatchStatus(BatchStatusPlugin):
 
     @staticmethod
     def _record_lost(folder: Path, paths: list[str], now: float) -> list[PilotState]:
-        """Mark pilots whose runner died unrecorded as ended (re-checked under the queue lock)."""
+        """Mark pilots whose runner died unrecorded as ended (re-checked under the folder lock)."""
         if not paths:
             return []
         marked = []
-        with pilotstate.queue_lock(folder):
+        with pilotstate.folder_lock(folder):
             for path in paths:
                 state = pilotstate.read_state(path)
                 if state is None or state.get("ended") is not None or pilotstate.runner_alive(state):

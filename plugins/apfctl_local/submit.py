@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -31,13 +30,13 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.paths import safe_name, url_path
 from apfctl.wrapper import pilot_command, resolve_executable
 from apfctl_local import pilotstate
 from apfctl_local.pilotstate import PilotState
 
 log = logging.getLogger("apfctl.local")
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 KEYS: dict[str, Key] = {
     "executable": Key("command", None, doc="the pilot each local process runs (default: the apfctl wrapper)"),
@@ -119,7 +118,7 @@ class LocalSubmit(BatchSubmitPlugin):
 
     # -- submitting ------------------------------------------------------------------------
     def _new_ids(self, n: int, cycle: str) -> list[tuple[int, str]]:
-        prefix = f"{_UNSAFE.sub('_', cycle)}.{_UNSAFE.sub('_', self.queue.name)}"
+        prefix = f"{safe_name(cycle)}.{safe_name(self.queue.name)}"   # an id is a file name too
         taken = [state.get("seq", 0) for state in self._states() if state.get("cycle") == cycle]
         first = max(taken, default=-1) + 1
         return [(seq, f"{prefix}.{seq}") for seq in range(first, first + n)]
@@ -135,7 +134,7 @@ class LocalSubmit(BatchSubmitPlugin):
             "APFCTL_CYCLE": cycle,
         }
         if log_url:
-            env["GTAG"] = f"{log_url}/{pilot_id}.out"
+            env["GTAG"] = f"{log_url}/{url_path(pilot_id)}.out"
         url = self.factory.monitor_url(self.queue)
         if url:
             env["APFMON"] = url
@@ -163,7 +162,7 @@ class LocalSubmit(BatchSubmitPlugin):
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
             self.folder.mkdir(parents=True, exist_ok=True)
-            with pilotstate.queue_lock(self.folder):
+            with pilotstate.folder_lock(self.folder):
                 planned = self._new_ids(n, cycle)
                 ids = self._start(planned, cycle, log_dir, log_url)
         except OSError as exc:
@@ -218,7 +217,7 @@ class LocalSubmit(BatchSubmitPlugin):
     def retire(self, n: int, dry_run: bool = False) -> SubmitResult:
         if n <= 0 or not self.folder.is_dir():
             return SubmitResult()
-        with pilotstate.queue_lock(self.folder):
+        with pilotstate.folder_lock(self.folder):
             victims = self._victims(n)
             ids = [state["id"] for _, state in victims]
             description = (f"Local: retire {len(ids)} of {n} asked for queue {self.queue.name} "
@@ -264,7 +263,7 @@ class LocalSubmit(BatchSubmitPlugin):
         """
         if not self.stale_idle or not self.folder.is_dir():
             return []
-        with pilotstate.queue_lock(self.folder):
+        with pilotstate.folder_lock(self.folder):
             now = time.time()
             pending, _ = self._live()
             stale = sorted(((path, state) for path, state in pending
@@ -284,7 +283,7 @@ class LocalSubmit(BatchSubmitPlugin):
 def _remove(victims: list[tuple[str, PilotState]], why: str | None = None) -> None:
     """Record the pilots as removed by the factory, then SIGTERM their runners' process groups.
 
-    Call under the queue lock. A pilot may end between the check and the signal: it is
+    Call under the folder lock. A pilot may end between the check and the signal: it is
     recorded as removed anyway.
     """
     now = time.time()

@@ -11,18 +11,19 @@ status plugin reads the ids back. One small text file per cluster in the state f
 from __future__ import annotations
 
 import fcntl
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
+
+from apfctl.paths import safe_name
 
 KEEP = 7 * 86400.0
 _PRUNE_AT = 1 << 20   # bytes
 
 
 def journal_path(state_dir: Path, cluster: str | None) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", cluster or "default")
+    name = safe_name(cluster or "default")
     return state_dir / "slurm" / f"retired-{name}.txt"
 
 

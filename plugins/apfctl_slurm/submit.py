@@ -23,6 +23,7 @@ from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.paths import safe_name
 from apfctl.record import cycle_time
 from apfctl.wrapper import pilot_command
 from apfctl_slurm import commands as slurm_commands
@@ -146,7 +147,7 @@ class SlurmSubmit(BatchSubmitPlugin):
         batch = BatchScript(Tag(self.factory.factory_id, self.queue.name, cycle), n, log_dir, log_url,
                             self.executable, self.arguments, self.resources, self.options, self.environ,
                             monitor_url, self.factory.config.getstr("factoryUser"))
-        return batch, log_dir / f"submit-{re.sub(r'[^A-Za-z0-9_.-]', '_', cycle)}.sh"
+        return batch, log_dir / f"submit-{safe_name(cycle)}.sh"
 
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
         if n <= 0:

@@ -30,7 +30,7 @@ def _backdate(state_dir: Path, queue: str, pilot_id: str, seconds: float) -> Non
     """Make a pilot look submitted ``seconds`` ago (as the submitter would have written it then)."""
     folder = pilotstate.queue_dir(state_dir, queue)
     path = pilotstate.state_path(folder, pilot_id)
-    with pilotstate.queue_lock(folder):
+    with pilotstate.folder_lock(folder):
         state = pilotstate.read_state(path)
         assert state is not None
         state["submitted"] -= seconds
