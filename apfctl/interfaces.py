@@ -94,8 +94,8 @@ class WMSCounts(TypedDict, total=False):
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
 
 
-class WMSStatusPlugin(Plugin, ABC):
-    """Reads waiting work for many queues in one go (group ``apfctl.wmsstatus``)."""
+class StatusPlugin(Plugin, ABC):
+    """What both status groups share: one instance per endpoint, one query for its queues."""
 
     @classmethod
     def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
@@ -105,6 +105,10 @@ class WMSStatusPlugin(Plugin, ABC):
     def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
         self.endpoint_key = endpoint
         self.factory = factory
+
+
+class WMSStatusPlugin(StatusPlugin):
+    """Reads waiting work for many queues in one go (group ``apfctl.wmsstatus``)."""
 
     @abstractmethod
     def query(self, queues: Sequence[QueueConfig]) -> Mapping[str, WMSCounts | Exception]:
@@ -140,16 +144,8 @@ class BatchCounts:
     extra: dict[str, Any] = field(default_factory=dict)   # backend-specific: held_reasons, ...
 
 
-class BatchStatusPlugin(Plugin, ABC):
+class BatchStatusPlugin(StatusPlugin):
     """Reads pilot states for many queues in one go (group ``apfctl.batchstatus``)."""
-
-    @classmethod
-    def endpoint(cls, queue: QueueConfig, factory: FactoryContext) -> Hashable:
-        return None
-
-    def __init__(self, endpoint: Hashable, factory: FactoryContext) -> None:
-        self.endpoint_key = endpoint
-        self.factory = factory
 
     @abstractmethod
     def query(self, queues: Sequence[QueueConfig], since: float) -> Mapping[str, BatchCounts | Exception]:

@@ -27,41 +27,53 @@ def site_status(record: Mapping[str, Any]) -> str | None:
     return wms.get("status")
 
 
-class StatusTest(Rule):
+class SiteStatusRule(Rule):
+    """A site whose status is ``WORD`` gets ``sched.<rule>.pilots``; other sites keep n.
+
+    One class for APF's StatusTest and StatusOffline, which differ only in the word and in
+    how APF spelled their messages (kept character by character): the comment when there is
+    no site status, and the key of the result when the word matches.
+    """
+
+    WORD: ClassVar[str]
+    NO_STATUS: ClassVar[str]     # APF's comment when the WMS, the batch or the site status is missing
+    RESULT_KEY: ClassVar[str]    # APF's key for the pilots given when the status is WORD
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        name = type(self).__name__
+        (key,) = self.KEYS
+        self.pilots = self.setting(key)
+        self._no_status = f"{name}:comment={self.NO_STATUS},in="
+        self._match = f"{name}:comment={self.WORD},in="
+        self._other = f"{name}:comment=not {self.WORD},in="
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        status = site_status(record)
+        if status is None:
+            return 0, f"{self._no_status}{n},ret=0"
+        if status == self.WORD:
+            return self.pilots, f"{self._match}{n},{self.RESULT_KEY}={self.pilots}"
+        return n, f"{self._other}{n},ret={n}"
+
+
+class StatusTest(SiteStatusRule):
     """APF's StatusTest: a site in ``test`` gets ``sched.statustest.pilots`` (default 0)."""
 
     KEYS: ClassVar[KeyMap] = {
         "sched.statustest.pilots": Key("int", 0, doc="pilots per cycle while the site is in test"),
     }
-
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.pilots = self.setting("sched.statustest.pilots")
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        status = site_status(record)
-        if status is None:
-            return 0, f"StatusTest:comment=no wms/batch/siteinfo,in={n},ret=0"
-        if status == "test":
-            return self.pilots, f"StatusTest:comment=test,in={n},out={self.pilots}"
-        return n, f"StatusTest:comment=not test,in={n},ret={n}"
+    WORD = "test"
+    NO_STATUS = "no wms/batch/siteinfo"
+    RESULT_KEY = "out"
 
 
-class StatusOffline(Rule):
+class StatusOffline(SiteStatusRule):
     """APF's StatusOffline: an ``offline`` site gets ``sched.statusoffline.pilots`` (default 0)."""
 
     KEYS: ClassVar[KeyMap] = {
         "sched.statusoffline.pilots": Key("int", 0, doc="pilots per cycle while the site is offline"),
     }
-
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.pilots = self.setting("sched.statusoffline.pilots")
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        status = site_status(record)
-        if status is None:
-            return 0, f"StatusOffline:comment=no wms/site/batchinfo,in={n},ret=0"
-        if status == "offline":
-            return self.pilots, f"StatusOffline:comment=offline,in={n},ret={self.pilots}"
-        return n, f"StatusOffline:comment=not offline,in={n},ret={n}"
+    WORD = "offline"
+    NO_STATUS = "no wms/site/batchinfo"
+    RESULT_KEY = "ret"
