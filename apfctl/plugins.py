@@ -13,11 +13,25 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from apfctl.errors import PluginError
 
-GROUPS = {
+if TYPE_CHECKING:
+    from apfctl.config.model import QueueConfig
+    from apfctl.interfaces import (
+        BatchStatusPlugin,
+        BatchSubmitPlugin,
+        FactoryContext,
+        MonitorPlugin,
+        Plugin,
+        QueuesConfigPlugin,
+        SchedRule,
+        StatusPlugin,
+        WMSStatusPlugin,
+    )
+
+GROUPS: dict[str, str] = {
     "wmsstatus": "apfctl.wmsstatus",
     "batchstatus": "apfctl.batchstatus",
     "sched": "apfctl.sched",
@@ -102,8 +116,54 @@ def _load(group: str, lowered: str) -> Any:
     return _index(group)[lowered].load()
 
 
-def find(kind: str, name: str, *, allow_refused: bool = False) -> Any:
-    """The plugin class registered as ``name`` in the kind's group; PluginError otherwise."""
+def _interface(kind: str) -> type[Plugin]:
+    """The class every plugin of the kind derives from (imported when a plugin is loaded).
+
+    A refused plugin name (``REFUSED`` set) needs to be no more than a ``Plugin``.
+    """
+    from apfctl import interfaces
+
+    return {
+        "plugin": interfaces.Plugin,
+        "wmsstatus": interfaces.WMSStatusPlugin,
+        "batchstatus": interfaces.BatchStatusPlugin,
+        "sched": interfaces.SchedRule,
+        "batchsubmit": interfaces.BatchSubmitPlugin,
+        "config": interfaces.QueuesConfigPlugin,
+        "monitor": interfaces.MonitorPlugin,
+    }[kind]
+
+
+# find's type is the kind's interface; with allow_refused it may be a refused name's bare Plugin.
+@overload
+def find(kind: str, name: str, *, allow_refused: Literal[True]) -> type[Plugin]: ...
+@overload
+def find(kind: Literal["wmsstatus"], name: str, *, allow_refused: Literal[False] = ...) -> type[WMSStatusPlugin]: ...
+@overload
+def find(kind: Literal["batchstatus"], name: str, *,
+         allow_refused: Literal[False] = ...) -> type[BatchStatusPlugin]: ...
+@overload
+def find(kind: Literal["wmsstatus", "batchstatus"], name: str, *,
+         allow_refused: Literal[False] = ...) -> type[StatusPlugin]: ...
+@overload
+def find(kind: Literal["sched"], name: str, *, allow_refused: Literal[False] = ...) -> type[SchedRule]: ...
+@overload
+def find(kind: Literal["batchsubmit"], name: str, *,
+         allow_refused: Literal[False] = ...) -> type[BatchSubmitPlugin]: ...
+@overload
+def find(kind: Literal["config"], name: str, *, allow_refused: Literal[False] = ...) -> type[QueuesConfigPlugin]: ...
+@overload
+def find(kind: Literal["monitor"], name: str, *, allow_refused: Literal[False] = ...) -> type[MonitorPlugin]: ...
+@overload
+def find(kind: str, name: str, *, allow_refused: bool = ...) -> type[Plugin]: ...
+
+
+def find(kind: str, name: str, *, allow_refused: bool = False) -> type[Plugin]:
+    """The plugin class registered as ``name`` in the kind's group; PluginError otherwise.
+
+    The class is checked to derive from the kind's interface (:mod:`apfctl.interfaces`), so
+    a registration that points at something else fails here with its name, not later.
+    """
     group = GROUPS[kind]
     lowered = name.strip().lower()
     if lowered not in _index(group):
@@ -118,6 +178,10 @@ def find(kind: str, name: str, *, allow_refused: bool = False) -> Any:
     refused = getattr(plugin, "REFUSED", None)
     if refused and not allow_refused:
         raise PluginError(f"{kind} plugin {name!r} is no longer supported: {refused}")
+    interface = _interface(kind) if not refused else _interface("plugin")
+    if not (isinstance(plugin, type) and issubclass(plugin, interface)):
+        raise PluginError(f"{kind} plugin {name!r} ({_index(group)[lowered].value}) is not a "
+                          f"{interface.__module__}.{interface.__qualname__}")
     return plugin
 
 
@@ -127,7 +191,7 @@ def canonical(kind: str, name: str) -> str:
     return entry.name if entry else name.strip()
 
 
-def batchsubmit_for(queue: Any, context: Any) -> Any:
+def batchsubmit_for(queue: QueueConfig, context: FactoryContext) -> BatchSubmitPlugin:
     """The queue's batch submit plugin, built under the name the queue configures."""
     name = queue.getstr("batchsubmitplugin") or ""
     return find("batchsubmit", name)(canonical("batchsubmit", name), queue, context)

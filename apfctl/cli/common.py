@@ -7,11 +7,16 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from apfctl.errors import ApfctlError
+
+if TYPE_CHECKING:
+    from apfctl.config.loader import Loaded
+    from apfctl.config.validate import Report
+    from apfctl.ledger import Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("apfctl")
@@ -41,7 +46,7 @@ def format_option(func: F) -> F:
                         help="json: JSON Lines; table: for people; auto: table on a terminal, else json.")(func)
 
 
-def load_config(config_path: str | None, state_dir: str | None, debug: bool, verbose: int):
+def load_config(config_path: str | None, state_dir: str | None, debug: bool, verbose: int) -> Loaded:
     """Set up logging and load the configuration (ConfigError, exit 2, on a broken file)."""
     from apfctl.config.loader import load
 
@@ -49,7 +54,7 @@ def load_config(config_path: str | None, state_dir: str | None, debug: bool, ver
     return load(config_path, state_dir)
 
 
-def validate(loaded, queues: Iterable[str] | None = None, strict: bool = True):
+def validate(loaded: Loaded, queues: Iterable[str] | None = None, strict: bool = True) -> Report:
     """Validate the factory section and ``queues`` (default: every enabled queue).
 
     With ``strict`` the first error is raised (exit 2, nothing done); otherwise errors are
@@ -74,7 +79,7 @@ def validate(loaded, queues: Iterable[str] | None = None, strict: bool = True):
     return report
 
 
-def existing_ledger(loaded):
+def existing_ledger(loaded: Loaded) -> Ledger | None:
     """The factory's ledger, or None (said on stderr) when no cycle has stored anything yet."""
     from apfctl.ledger import Ledger
 

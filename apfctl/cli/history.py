@@ -30,10 +30,10 @@ def parse_since(text: str, now: _dt.datetime | None = None) -> _dt.datetime:
 class SinceType(click.ParamType):
     name = "WHEN"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> _dt.datetime:
         if isinstance(value, _dt.datetime):
             return value
-        return parse_since(value)
+        return parse_since(str(value))
 
 
 @click.command()

@@ -30,3 +30,24 @@ def test_own_plugins_are_found_through_entry_points() -> None:
     assert {"Local"} <= set(plugins.names("batchsubmit"))
     assert {"File"} <= set(plugins.names("wmsstatus")) and {"File"} <= set(plugins.names("config"))
     assert {"Ready", "Fixed", "MaxPerCycle", "MinPerCycle", "MaxPending"} <= set(plugins.names("sched"))
+
+
+def test_every_installed_plugin_is_of_its_groups_interface() -> None:
+    from apfctl import interfaces
+
+    expected = {"wmsstatus": interfaces.WMSStatusPlugin, "batchstatus": interfaces.BatchStatusPlugin,
+                "sched": interfaces.SchedRule, "batchsubmit": interfaces.BatchSubmitPlugin,
+                "config": interfaces.QueuesConfigPlugin, "monitor": interfaces.MonitorPlugin}
+    for kind, interface in expected.items():
+        for name in plugins.names(kind):
+            found = plugins.find(kind, name, allow_refused=True)
+            assert issubclass(found, interface) or found.REFUSED, (kind, name)
+
+
+def test_a_registration_of_something_else_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = dict(plugins._index("apfctl.sched"))
+    index["notarule"] = plugins.EntryPoint("NotARule", "apfctl.errors:PluginError")
+    monkeypatch.setattr(plugins, "_index", lambda group: index if group == "apfctl.sched" else {})
+    with pytest.raises(PluginError, match=r"sched plugin 'NotARule' \(apfctl.errors:PluginError\) is not a "
+                                          r"apfctl.interfaces.SchedRule"):
+        plugins.find("sched", "NotARule")
