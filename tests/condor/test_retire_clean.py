@@ -124,8 +124,8 @@ def make_logs(base, days_ago: int, queue: str):
 
 def test_log_folders_older_than_keepdays_are_removed(tmp_path):
     base = tmp_path / "logs"
-    old_default = make_logs(base, 20, "BNL_1")
-    young = make_logs(base, 3, "BNL_1")
+    old_default = make_logs(base, 20, "BNL%2F1")
+    young = make_logs(base, 3, "BNL%2F1")
     old_short = make_logs(base, 3, "CERN")
     kept_long = make_logs(base, 25, "LONG")
     outside = tmp_path / "precious"

@@ -34,14 +34,14 @@ def test_condor_local_description_is_apfs_in_apfs_order(tmp_path):
         batchsubmit.condorlocal.condor_attributes = request_memory = 2000, +Note = "a\\,b"
         batchsubmit.condorlocal.condor_attributes.periodic_remove = JobStatus == 5
         """), extra=f"monitorConf = {tmp_path / 'monitor.conf'}")
-    url = f"http://factory.example.org:25880/{day()}/BNL_1"
+    url = f"http://factory.example.org:25880/{day()}/BNL%252F1"   # the folder BNL%2F1, quoted
     text = submit_plugin(ld, "BNL/1").submit(5, CYCLE, dry_run=True).description
     assert text == "\n".join([
         "universe = vanilla",
         "should_transfer_files = IF_NEEDED",
         '+TransferOutput = ""',
         f"x509userproxy = {proxy}",
-        f"Dir = {tmp_path}/logs/{day()}/BNL_1/",
+        f"Dir = {tmp_path}/logs/{day()}/BNL%2F1/",
         "notify_user = admin@example.org",
         '+MATCH_APF_QUEUE = "BNL/1"',
         '+FACTORY_JOBID = "$ENV(HOSTNAME)#$(Cluster).$(Process)"',

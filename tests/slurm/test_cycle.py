@@ -91,6 +91,6 @@ def test_a_queue_name_with_slurm_and_tag_metacharacters(site: Site) -> None:
     assert result.returncode == 0, result.stderr
     pilot = records(result)["SL:ODD%j"]["submission"]["ids"][0]
     wait_for(lambda: _ended(site, "SL:ODD%j", 1), what="the pilot to end")
-    folder = site.logs / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}" / "SL_ODD%j"
+    folder = site.logs / f"{dt.datetime.now(dt.UTC):%Y-%m-%d}" / "SL%3AODD%25j"   # safe_name: : and % escaped
     assert "FACTORYQUEUE=SL:ODD%j" in (folder / f"{pilot}.out").read_text()   # % not taken as a pattern
     assert records(site.apfctl("status", "--all"))["SL:ODD%j"]["batch"]["done_1h"] == 1
