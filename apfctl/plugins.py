@@ -182,7 +182,27 @@ def find(kind: str, name: str, *, allow_refused: bool = False) -> type[Plugin]:
     if not (isinstance(plugin, type) and issubclass(plugin, interface)):
         raise PluginError(f"{kind} plugin {name!r} ({_index(group)[lowered].value}) is not a "
                           f"{interface.__module__}.{interface.__qualname__}")
+    missing = _missing_module(plugin) if plugin.NEEDS and not refused else None
+    if missing:
+        module, extra = missing
+        raise PluginError(f"{kind} plugin {name!r} needs the Python module {module}, which is not installed: "
+                          f"pip install 'apfctl[{extra}]'")
     return plugin
+
+
+@cache
+def _missing_module(plugin: type[Plugin]) -> tuple[str, str] | None:
+    """The first of the plugin's ``NEEDS`` that cannot be imported, and the extra that installs it."""
+    import importlib.util
+
+    for module, extra in plugin.NEEDS.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):   # a parent package missing, or a module with no spec
+            found = False
+        if not found:
+            return module, extra
+    return None
 
 
 def canonical(kind: str, name: str) -> str:
