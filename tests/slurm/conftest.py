@@ -6,8 +6,10 @@ to run them, except under CI (``CI`` set), where a missing or failing Slurm is a
 
 The pilot that must hit its time limit needs 60-90 s (Slurm's smallest limit is a minute,
 enforced every 30 s). So it is submitted as soon as collection shows that its test will run,
-and its minute passes while the other families' tests (and this folder's) run; its test
-(test_zz_timelimit.py) comes last.
+and its test (test_timelimit.py) is moved to the end of the run, so that the minute passes
+while the other tests run. That is for speed only: the test passes wherever it runs (it
+waits for the pilot's end, and reads it from the cluster's history, which keeps it longer
+than squeue's MinJobAge).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +35,7 @@ TIMELIMIT_TEST = "test_a_pilot_over_its_time_limit_is_a_fault"
 class _Session:
     asked: bool = False
     problem: str | None = None
-    timelimit: tuple[Site, str] | None = None
+    timelimit: tuple[Site, str, float] | None = None   # the site, the pilot, when it was submitted
 
 
 _session = _Session()
@@ -45,14 +48,20 @@ def _problem() -> str | None:
     return _session.problem
 
 
-def _submit_timelimit_pilot() -> tuple[Site, str]:
+def _submit_timelimit_pilot() -> tuple[Site, str, float]:
     from apfctl.stages.submit import Submitter
 
     site = Site(Path(tempfile.mkdtemp(prefix="apfctl-slurm-timelimit-")))
     site.write({"SL_TIMELIMIT": {"executable.arguments": "600 0", "batchsubmit.slurm.time": "1"}})
+    submitted = time.time()
     result = Submitter(site.loaded(), None).plugin("SL_TIMELIMIT").submit(1, "20260101T000000Z-0001")
-    _session.timelimit = (site, result.ids[0])
+    _session.timelimit = (site, result.ids[0], submitted)
     return _session.timelimit
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The time-limit test last, so that its pilot's minute passes while the others run."""
+    items.sort(key=lambda item: item.name == TIMELIMIT_TEST)   # stable: the rest keep their order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -64,7 +73,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _session.timelimit is not None:
-        site, _ = _session.timelimit
+        site, _, _ = _session.timelimit
         _session.timelimit = None
         site.cancel_all()
         shutil.rmtree(site.folder, ignore_errors=True)
@@ -91,7 +100,7 @@ def site(tmp_path: Path, slurm_problem: str | None) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def timelimit_pilot(slurm_problem: str | None) -> tuple[Site, str]:
+def timelimit_pilot(slurm_problem: str | None) -> tuple[Site, str, float]:
     """The pilot with a one-minute time limit that sleeps ten: submitted at collection."""
     require_slurm(slurm_problem)
     return _session.timelimit or _submit_timelimit_pilot()
