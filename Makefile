@@ -46,7 +46,7 @@ slurm-down:
 	bash scripts/slurm-local-stop.sh
 
 bench: venv
-	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 lint: venv
 	$(BIN)/ruff check apfctl plugins tests benchmarks

@@ -10,12 +10,9 @@ queues: budget 0.5 s, cold (first call reads the PEMs) and warm.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "auth"))
 
 QUEUES = 1_000
 PROFILES = 4
@@ -23,10 +20,9 @@ BUDGET_S = 0.5
 
 
 def main() -> None:
-    import pki
-
     from apfctl import credentials
     from apfctl.config.loader import load
+    from tests.auth import pki
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)

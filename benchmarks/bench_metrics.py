@@ -9,12 +9,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "monitor"))
 
 QUEUES = 1_000
 CYCLES = 20
@@ -25,11 +22,10 @@ def report(name: str, seconds: float, what: str, budget: float) -> None:
 
 
 def main() -> None:
-    from monitor_helpers import record, write_factory
-
     from apfctl.config.loader import load
     from apfctl.ledger import Ledger
     from apfctl.stages.publish import publish
+    from tests.monitor.monitor_helpers import record, write_factory
 
     now = dt.datetime.now(dt.UTC)
     names = [f"SITE_{index:04d}" for index in range(QUEUES)]

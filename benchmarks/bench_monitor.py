@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "monitor"))
 
 QUEUES = 1_000
 CYCLES = 20
@@ -44,7 +41,6 @@ class _Apfmon(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    from monitor_helpers import record, write_factory
     from rich.console import Console
 
     from apfctl.config.loader import load
@@ -52,6 +48,7 @@ def main() -> None:
     from apfctl.monitor import machine, plain, table
     from apfctl.monitor.source import snapshot
     from apfctl.stages.publish import publish
+    from tests.monitor.monitor_helpers import record, write_factory
 
     now = dt.datetime.now(dt.UTC)
     names = [f"SITE_{index:04d}" for index in range(QUEUES)]

@@ -15,14 +15,10 @@ Condor ads, is also 1 s).
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))           # support
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "slurm"))  # slurm_helpers
 
 QUEUES = 50
 PER_QUEUE = 20
@@ -40,7 +36,7 @@ def _best(action: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def main() -> None:
-    from slurm_helpers import Site, slurm_problem
+    from tests.slurm.slurm_helpers import Site, slurm_problem
 
     problem = slurm_problem()
     if problem:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import pki
+from tests.auth import pki
 
 
 @pytest.fixture(scope="session")

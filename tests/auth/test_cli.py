@@ -11,8 +11,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import pki
 import pytest
+
+from tests.auth import pki
 
 HOUR = dt.timedelta(hours=1)
 

@@ -10,11 +10,11 @@ import stat
 import time
 from pathlib import Path
 
-import pki
 import pytest
 
 from apfctl.auth import manager, profiles, x509
 from apfctl.auth.commands import MASK, run
+from tests.auth import pki
 
 HOUR = dt.timedelta(hours=1)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pki
 import pytest
 
 from apfctl.auth import manager, profiles
+from tests.auth import pki
 
 
 def token_profile(write_auth, token: Path, extra: str = "") -> profiles.Profile:

@@ -1,10 +1,5 @@
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from apfctl_condor.schedd import use_schedd_factory
 from apfctl_condor.testing import FakePool
 

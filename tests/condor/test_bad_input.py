@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, split_attributes
-from condor_helpers import loaded, queue_section, submit_plugin
 
 from apfctl.config.validate import check
 from apfctl.errors import BackendError
+from tests.condor.condor_helpers import loaded, queue_section, submit_plugin
 
 CYCLE = "20261125T060000Z-3f2a"
 

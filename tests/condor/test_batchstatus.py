@@ -7,9 +7,9 @@ import time
 import pytest
 from apfctl_condor.batchstatus import CondorBatchStatus
 from apfctl_condor.schedd import Endpoint
-from condor_helpers import loaded, queue_section
 
 from apfctl.errors import BackendError
+from tests.condor.condor_helpers import loaded, queue_section
 
 FID = "test-factory"
 

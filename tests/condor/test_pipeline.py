@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 from apfctl_condor.schedd import Endpoint
-from condor_helpers import loaded, queue_section
 
 from apfctl.ledger import Ledger
 from apfctl.stages.cycle import run_cycle
 from apfctl.stages.decide import Decider
 from apfctl.stages.status import collect
 from apfctl.stages.submit import Submitter
+from tests.condor.condor_helpers import loaded, queue_section
 
 POOL = Endpoint("pool.example.org")
 REMOTE = Endpoint("schedd02.example.org")

@@ -12,7 +12,8 @@ import shutil
 import uuid
 
 import pytest
-from condor_helpers import loaded, queue_section, submit_plugin
+
+from tests.condor.condor_helpers import loaded, queue_section, submit_plugin
 
 # The suite's conftest points CONDOR_CONFIG at /dev/null; a real pool needs the real one.
 REAL_CONDOR_CONFIG = os.environ.get("CONDOR_CONFIG")

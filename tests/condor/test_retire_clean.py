@@ -8,9 +8,9 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from condor_helpers import factory_file, loaded, queue_section, submit_plugin
 
 from apfctl.logs.clean import clean_logs
+from tests.condor.condor_helpers import factory_file, loaded, queue_section, submit_plugin
 
 FID = "test-factory"
 

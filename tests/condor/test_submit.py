@@ -6,7 +6,8 @@ import datetime as dt
 import time
 
 import pytest
-from condor_helpers import loaded, queue_section, submit_plugin
+
+from tests.condor.condor_helpers import loaded, queue_section, submit_plugin
 
 CYCLE = "20261125T060000Z-3f2a"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from apfctl_condor.wmsstatus import CondorWMSStatus
-from condor_helpers import loaded, queue_section
 
 from apfctl.errors import BackendError
+from tests.condor.condor_helpers import loaded, queue_section
 
 POOL = "wmsstatus.condor.scheddhost = pool.example.org\n"
 

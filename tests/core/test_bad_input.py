@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from core_helpers import factory, run
+
+from tests.core.core_helpers import factory, run
 
 QUEUES = """
     [DEFAULT]

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from core_helpers import factory, run, write
-from support import wait_for
 
 from apfctl.locking import lock_path
+from tests.core.core_helpers import factory, run, write
+from tests.support import wait_for
 
 PILOT = "#!/bin/sh\necho \"pilot $APFCID ran\"\nsleep ${1:-0}\nexit ${2:-0}\n"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_helpers import write
 
 from apfctl.config.loader import load
 from apfctl.config.validate import check
 from apfctl.errors import ApfctlError, ConfigError
+from tests.core.core_helpers import write
 
 BASE = """[DEFAULT]
 enabled = True

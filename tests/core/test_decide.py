@@ -6,10 +6,10 @@ import copy
 from pathlib import Path
 
 import pytest
-from core_helpers import factory
 
 from apfctl.config.loader import load
 from apfctl.stages.decide import Decider
+from tests.core.core_helpers import factory
 
 QUEUES = """
 [DEFAULT]

@@ -6,11 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from core_helpers import factory, write
-
 from apfctl.config.loader import load
 from apfctl.ledger import Ledger
 from apfctl.stages.status import collect
+from tests.core.core_helpers import factory, write
 
 
 def config_for(tmp: Path, wms_url: str, queues: int) -> Path:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core_helpers import factory
+from tests.core.core_helpers import factory
 
 # Makes the bindings unimportable, then runs apfctl's CLI on the arguments; at exit it says
 # on stderr whether any of them got imported after all.

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from apfctl_local import pilotstate
-from support import wait_for
 
 from apfctl.config.model import FactoryConfig, Origin, QueueConfig, RawValue
 from apfctl.interfaces import FactoryContext
+from tests.support import wait_for
 
 # A pilot that records its environment, then waits until the test writes
 # <control>/<APFCID>.go holding the exit code it must end with.

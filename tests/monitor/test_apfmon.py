@@ -11,13 +11,13 @@ from urllib.parse import parse_qs
 import pytest
 from apfctl_apfmon.calls import Call, merge
 from apfctl_apfmon.plugin import APFMon
-from monitor_helpers import MSG, record, write_factory
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from apfctl import __version__
 from apfctl.config.loader import load
 from apfctl.stages.publish import publish
+from tests.monitor.monitor_helpers import MSG, record, write_factory
 
 FACTORY = "test-factory"
 

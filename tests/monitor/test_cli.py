@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from monitor_helpers import record, write_factory
 
 from apfctl.ledger import Ledger
+from tests.monitor.monitor_helpers import record, write_factory
 
 APFCTL = [sys.executable, "-m", "apfctl"]
 

@@ -16,9 +16,9 @@ import termios
 import time
 
 import pytest
-from monitor_helpers import record, write_factory
 
 from apfctl.ledger import Ledger
+from tests.monitor.monitor_helpers import record, write_factory
 
 ENTER_ALT, LEAVE_ALT, SHOW_CURSOR = b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?25h"
 

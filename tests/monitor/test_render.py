@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-from monitor_helpers import MSG, NOW, record
 from rich.console import Console
 
 from apfctl.monitor import cells, plain
@@ -14,6 +13,7 @@ from apfctl.monitor.machine import render_json, render_prometheus
 from apfctl.monitor.table import render
 from apfctl.monitor.totals import Totals
 from apfctl.monitor.view import QueueSpec, build_view
+from tests.monitor.monitor_helpers import MSG, NOW, record
 
 ANSI = re.compile(r"\x1b\[")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from monitor_helpers import NOW, record
 
 from apfctl.monitor.view import (
     ACTIVITY_BUCKETS,
@@ -16,6 +15,7 @@ from apfctl.monitor.view import (
     sort_rows,
     split_patterns,
 )
+from tests.monitor.monitor_helpers import NOW, record
 
 
 def rows_by_name(view):

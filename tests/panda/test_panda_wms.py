@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from apfctl_panda import api, testkit
 from apfctl_panda.wmsstatus import Panda
-from panda_helpers import context, make_ca, make_server_cert, queue, server_context
 from pytest_httpserver import HTTPServer
 
 from apfctl.errors import BackendError
+from tests.panda.panda_helpers import context, make_ca, make_server_cert, queue, server_context
 
 FAST = {"wmsstatus_panda_retries": "0", "wmsstatus_panda_timeout": "5"}
 

@@ -10,12 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sched_helpers import record
 
 from apfctl.cli.explain import render_explain
 from apfctl.config.loader import load
 from apfctl.config.validate import check
 from apfctl.stages.decide import Decider
+from tests.sched.sched_helpers import record
 
 WORKED_MSG = (
     "Ready:in=0,activated=100,offset=4,pending=10,ret=86;Scale:in=86,factor=0.5,ret=43;"

@@ -9,12 +9,12 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sched_helpers import context, parse_message, section
 
 from apfctl import plugins
 from apfctl.config.keys import Key
 from apfctl.config.loader import Loaded
 from apfctl.stages.decide import Decider
+from tests.sched.sched_helpers import context, parse_message, section
 
 RULES = plugins.names("sched")
 counts = st.integers(min_value=0, max_value=500)

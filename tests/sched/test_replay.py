@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sched_helpers import record
-from test_chain import WORKED_QUEUE, write_factory
-
 from apfctl.config.loader import load
 from apfctl.ledger import Ledger
 from apfctl.stages.decide import Decider
 from apfctl.stages.replay import compare, latest_per_cycle, render_replay
+from tests.sched.sched_helpers import record
+from tests.sched.test_chain import WORKED_QUEUE, write_factory
 
 
 def stored(queue: str, cycle: str, pilots: int | None, ready: int = 10, **kw: Any) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sched_helpers import context, failed, parse_message, record, rule, section
 
 from apfctl import plugins
 from apfctl.errors import ConfigError
+from tests.sched.sched_helpers import context, failed, parse_message, record, rule, section
 
 NO_BATCH = record(batch=failed("batch"))
 NO_WMS = record(wms=failed("wms"))

@@ -15,7 +15,6 @@ than squeue's MinJobAge).
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,9 +23,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from slurm_helpers import Site, require_slurm, start_slurm
+from tests.slurm.slurm_helpers import Site, require_slurm, start_slurm
 
 TIMELIMIT_TEST = "test_a_pilot_over_its_time_limit_is_a_fault"
 

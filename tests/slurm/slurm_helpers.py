@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import support
 from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.jobs import Job, squeue
 
 from apfctl.config.loader import Loaded, load
+from tests import support
 
 REPO = Path(__file__).resolve().parents[2]
 HOW_TO_RUN = ("the Slurm integration tests need the project's local Slurm: run them as root "

@@ -8,7 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from slurm_helpers import Site, records
+
+from tests.slurm.slurm_helpers import Site, records
 
 BAD_VALUES = [
     ("batchsubmit.slurm.time", "2h", "not a Slurm time limit"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from slurm_helpers import Site, records, wait_for
+
+from tests.slurm.slurm_helpers import Site, records, wait_for
 
 pytestmark = pytest.mark.slurm
 

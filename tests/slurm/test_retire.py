@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
-from slurm_helpers import Site, records, wait_for
 
 from apfctl.interfaces import BatchSubmitPlugin
 from apfctl.stages.submit import Submitter
+from tests.slurm.slurm_helpers import Site, records, wait_for
 
 pytestmark = pytest.mark.slurm
 

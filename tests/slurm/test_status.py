@@ -8,9 +8,9 @@ import time
 import pytest
 from apfctl_slurm import history
 from apfctl_slurm.batchstatus import DEFAULT_JOBCOMP
-from slurm_helpers import LOCAL, Site, accounting_on, records, wait_for
 
 from apfctl.stages.submit import Submitter
+from tests.slurm.slurm_helpers import LOCAL, Site, accounting_on, records, wait_for
 
 pytestmark = pytest.mark.slurm
 

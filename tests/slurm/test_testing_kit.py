@@ -12,9 +12,9 @@ import pytest
 from apfctl_slurm.batchstatus import SlurmBatchStatus
 from apfctl_slurm.submit import SlurmSubmit
 from apfctl_slurm.testing import FakeSlurm
-from slurm_helpers import Site, records
 
 from apfctl.interfaces import BatchCounts
+from tests.slurm.slurm_helpers import Site, records
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from apfctl_slurm.batchstatus import Endpoint
-from slurm_helpers import Site, records, wait_for
+
+from tests.slurm.slurm_helpers import Site, records, wait_for
 
 pytestmark = pytest.mark.slurm
 

@@ -19,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from apfctl import wrapper
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "auth"))
-import pki
+from tests.auth import pki
 
 WRAPPER = str(wrapper.path())
 SHELLS = [shell for shell in ("dash", "bash") if shutil.which(shell)]
