@@ -1,6 +1,6 @@
 """Errors that apfctl reports as one clear line instead of a traceback.
 
-Every expected failure is an :class:`ApfctlError`; its ``exit_code`` follows DESIGN.md §4:
+Every expected failure is an :class:`ApfctlError`; its ``exit_code`` follows docs/architecture.md §4.6:
 2 for bad usage, configuration or input (nothing was done), 1 for a failure of some queue.
 """
 

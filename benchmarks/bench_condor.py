@@ -1,4 +1,4 @@
-"""HTCondor status aggregation at scale (DESIGN.md §7: 200,000 pilot ads over 1,000 queues, 1 s, 300 MB).
+"""HTCondor status aggregation at scale (docs/architecture.md §7: 200,000 pilot ads over 1,000 queues, 1 s, 300 MB).
 
 The ads are real ``classad2`` ads in the fake schedd (180,000 in the queue, 20,000 that
 ended in the last hour in the history), fetched with the status plugin's constraint and

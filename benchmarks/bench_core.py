@@ -1,4 +1,4 @@
-"""Start-up and whole-cycle figures of DESIGN.md §7, printed as numbers and ratios.
+"""Start-up and whole-cycle figures of docs/architecture.md §7, printed as numbers and ratios.
 
 * ``apfctl --help`` and ``apfctl decide`` on one record, against the bare interpreter's
   start-up (budget: at most twice the bare start-up plus 60 ms);

@@ -1,4 +1,4 @@
-"""Decide throughput (DESIGN.md §7: at least 50,000 records/s through a 7-rule chain).
+"""Decide throughput (docs/architecture.md §7: at least 50,000 records/s through a 7-rule chain).
 
 The path measured is the decide stage's: read a JSON line and check it
 (``apfctl.record.read_records``), decide it with the real ``Decider`` (the chain of APF's

@@ -2,7 +2,7 @@
 
 * ``local.status``: one ``LocalBatchStatus.query`` over 1,000 queues holding 10 pilot state
   files each (pending, running, ended; live runners are checked in /proc), i.e. one directory
-  scan per queue and one read per pilot. Budget 1 s (DESIGN.md's status-aggregation figure).
+  scan per queue and one read per pilot. Budget 1 s (docs/architecture.md §7).
 * ``local.submit``: 100 real pilots (``/bin/true``) started by one ``submit`` call, each a
   detached runner process; the figure is the time until every pilot is recorded. No budget.
 """

@@ -1,4 +1,4 @@
-"""PanDA and CRIC: HTTP fetches per endpoint for 1,000 queues (DESIGN.md §7: budget exactly 1).
+"""PanDA and CRIC: HTTP fetches per endpoint for 1,000 queues (docs/architecture.md §7: budget exactly 1).
 
 A local HTTP server answers in PanDA's v1 formats (``apfctl_panda.testkit``); 1,000 queues
 over 250 sites go through the real status stage; the server's log counts the requests per

@@ -8,7 +8,7 @@ calls were made. For comparison it also times the bare ``squeue -o`` that apfctl
 ``squeue --json`` over the same jobs.
 Needs the project's local Slurm (``sudo make slurm-up``); says so and exits 0 without it.
 
-Budget: 1 s for the whole stage (the status aggregation budget of DESIGN.md §7, for 200,000
+Budget: 1 s for the whole stage (the status aggregation budget of docs/architecture.md §7, for 200,000
 Condor ads, is also 1 s).
 """
 

@@ -54,7 +54,7 @@ FACTORY_KEYS: dict[str, Key] = {
     "apfctl.threads": Key("int", 8, minimum=1, doc="concurrent status queries (one per endpoint)"),
 }
 
-# APF keys that nothing reads (inventory §3.2, §3.3): accepted silently.
+# Keys of APF's shipped files that APF itself never read (dead plugins' keys): accepted silently.
 LEGACY_QUEUE_PREFIXES = ("sched.activated.", "sched.simple.", "sched.trivial.", "globusrsl.")
 LEGACY_QUEUE_KEYS = frozenset({"override", "autofill", "sched.statustest.allowed", "sched.statusoffline.allowed"})
 LEGACY_FACTORY_KEYS = frozenset({

@@ -1,6 +1,6 @@
 """The HTTP calls apfmon expects after a cycle, built from records (no I/O here).
 
-Formats are APF's (reference: apf-inventory §4.1, peers §5):
+Formats are APF's (docs/monitoring.md):
 
 * ``PUT /factories/<factoryId>`` JSON ``{"version", "email", "url"}``
 * ``PUT /labels`` JSON ``[{"name", "factory", "wmsqueue", "batchqueue", "resource", "localqueue"}]``

@@ -1,4 +1,4 @@
-"""Pilot states from HTCondor job ads, split by queue (DESIGN.md's state table).
+"""Pilot states from HTCondor job ads, split by queue (docs/architecture.md §1.5).
 
 Pure functions over anything with a ``get`` (``classad2.ClassAd`` or a dict), so the
 aggregation is measured apart from the schedd (``benchmarks/bench_condor.py``). Only the

@@ -242,7 +242,7 @@ class CondorBase(BatchSubmitPlugin):
         return resolve_executable(self.queue)
 
     def environment(self, fid: str, log_url: str | None, monitor_url: str | None, user: str | None) -> list[str]:
-        """APF's pilot environment (inventory §2.4.2), then ``environ``."""
+        """APF's pilot environment (docs/htcondor.md), then ``environ``."""
         words = [f"PANDA_JSID={fid}"]
         if log_url:
             words.append(f"GTAG={log_url}/$(Cluster).$(Process).out")

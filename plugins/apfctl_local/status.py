@@ -31,7 +31,7 @@ KEEP_ENDED_SECONDS = 86400.0
 
 
 def outcome(state: PilotState) -> str:
-    """How an ended pilot finished, in DESIGN.md's words."""
+    """How an ended pilot finished, in the words of docs/architecture.md §1.5."""
     if state.get("removed"):
         return "removed"
     if state.get("lost") or state.get("exit_code") != 0:

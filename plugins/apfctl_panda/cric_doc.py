@@ -1,7 +1,7 @@
 """CRIC's PanDA-queue document: selecting queues and CEs, and checking what is used of them.
 
 The document is one JSON object keyed by PanDA queue name; each value is a flat object with
-a ``queues`` list of CE objects (reference/environment.md §4). Selection follows APF's Agis
+a ``queues`` list of CE objects (docs/panda.md). Selection follows APF's Agis
 plugin: a queue needs ``resource_type`` grid and ``site_state`` active (APF's fixed rules)
 and the configured VO, cloud, activity (``type``) and pilot manager; a CE needs
 ``ce_state`` active, ``ce_status`` production and ``ce_queue_status`` production or empty.

@@ -1,7 +1,7 @@
 """A test kit for PanDA and CRIC: documents in the real formats and a fake PanDA server.
 
 For apfctl's tests and for authors of plugins that talk to PanDA or CRIC. The shapes follow
-panda-server 1.0.4's v1 API (reference/environment.md §4):
+panda-server 1.0.4's v1 API (docs/panda.md):
 
 * ``active_job_detailed_stats_by_site``: ``{site: {resource_type: {prodSourceLabel: {jobStatus: n}}}}``;
 * ``active_job_stats_by_site``: ``{site: {jobStatus: n}}``, ``merging`` dropped and

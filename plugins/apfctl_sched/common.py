@@ -1,7 +1,7 @@
 """What every rule shares: reading its keys once, and whether the record's sources are usable.
 
 Rules read their keys in ``__init__`` (once per queue and invocation) so that a call is a
-few dictionary look-ups and one f-string: decide has a throughput budget (DESIGN.md §7).
+few dictionary look-ups and one f-string: decide has a throughput budget (docs/architecture.md §7).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Protective rules: black holes, held pilots, ramp-up damping and credential lifetime.
 
-``Throttle`` is APF's; the others are apfctl's (reference/peers.md §6–7). Every guard
+``Throttle`` is APF's; the others are apfctl's (docs/rules.md). Every guard
 that cannot see the data it needs refuses new pilots (never blind) and lets a negative n,
 a retirement, pass; every guard only ever lowers n, except Throttle, which is APF's.
 """

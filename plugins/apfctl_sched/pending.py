@@ -1,6 +1,6 @@
 """Rules that bound or target pilots by what already waits or runs in the batch system.
 
-"pending" is the batch section's ``pending`` (held pilots are apart, see DESIGN.md §1) and
+"pending" is the batch section's ``pending`` (held pilots are apart, see docs/architecture.md §1.5) and
 "running" its ``running`` (pilots that are ``exiting`` are about to leave and count as
 neither, where APF counted them as running).
 """

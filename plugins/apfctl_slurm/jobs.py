@@ -1,4 +1,4 @@
-"""Slurm jobs as apfctl sees them: the pilot states of DESIGN.md's table, and one ``squeue``.
+"""Slurm jobs as apfctl sees them: the pilot states of docs/architecture.md §1.5, and one ``squeue``.
 
 ``squeue --json`` would be the obvious source, but in Slurm 22.05 it ignores every filter
 (it returns every job of every user) and costs ~110 keys per job. ``squeue -o`` honours
@@ -45,7 +45,7 @@ class Job:
 
     @property
     def category(self) -> str:
-        """pending, held, running, exiting, done or fault (DESIGN.md's pilot states)."""
+        """pending, held, running, exiting, done or fault (docs/architecture.md §1.5)."""
         return categorize(self.state, self.reason)
 
     @property

@@ -2,7 +2,7 @@
 
 A pilot retired by the factory ends CANCELLED exactly like one that a user or an admin
 cancelled, and Slurm records nothing that tells the two apart (``sacct`` says ``CANCELLED by
-<uid>``, the factory's own uid). DESIGN.md wants the factory's own removals counted as neither
+<uid>``, the factory's own uid). docs/architecture.md §1.5 counts the factory's own removals as neither
 done nor fault, so the submit plugin writes each id here before it calls ``scancel``, and the
 status plugin reads the ids back. One small text file per cluster in the state folder, lines
 ``<epoch> <job id>``; entries older than a week are dropped when the file grows.

@@ -1,4 +1,4 @@
-"""APF's own files, as APF shipped them (inventory §3), load and run unchanged.
+"""APF's own files, as APF shipped them, load and run unchanged.
 
 ``files/`` holds an ``autopyfactory.conf``, ``queues.conf``, ``auth.conf`` and
 ``monitor.conf`` in APF's shipped shape: CondorOSGCE queues fed by PanDA, templates such

@@ -1,4 +1,4 @@
-"""Condor batch status: one query per schedd, DESIGN.md's states, finished pilots, hold reasons."""
+"""Condor batch status: one query per schedd, pilot states (docs/architecture.md §1.5), finished pilots, holds."""
 
 from __future__ import annotations
 
