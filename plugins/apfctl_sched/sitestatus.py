@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from apfctl.config.keys import Key, KeyMap
+from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
 from apfctl_sched.common import Rule
@@ -28,22 +28,27 @@ def site_status(record: Mapping[str, Any]) -> str | None:
 
 
 class SiteStatusRule(Rule):
-    """A site whose status is ``WORD`` gets ``sched.<rule>.pilots``; other sites keep n.
+    """A site whose status is ``WORD`` gets ``sched.<rule>.pilots`` (default 0); other sites keep n.
 
     One class for APF's StatusTest and StatusOffline, which differ only in the word and in
     how APF spelled their messages (kept character by character): the comment when there is
-    no site status, and the key of the result when the word matches.
+    no site status, and the key of the result when the word matches. A subclass names them
+    in its class statement.
     """
 
     WORD: ClassVar[str]
     NO_STATUS: ClassVar[str]     # APF's comment when the WMS, the batch or the site status is missing
     RESULT_KEY: ClassVar[str]    # APF's key for the pilots given when the status is WORD
 
+    def __init_subclass__(cls, *, word: str, no_status: str, result_key: str, doc: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.WORD, cls.NO_STATUS, cls.RESULT_KEY = word, no_status, result_key
+        cls.KEYS = {f"sched.{cls.__name__.lower()}.pilots": Key("int", 0, doc=doc)}
+
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         name = type(self).__name__
-        (key,) = self.KEYS
-        self.pilots = self.setting(key)
+        self.pilots = self.setting(f"sched.{name.lower()}.pilots")
         self._no_status = f"{name}:comment={self.NO_STATUS},in="
         self._match = f"{name}:comment={self.WORD},in="
         self._other = f"{name}:comment=not {self.WORD},in="
@@ -57,23 +62,11 @@ class SiteStatusRule(Rule):
         return n, f"{self._other}{n},ret={n}"
 
 
-class StatusTest(SiteStatusRule):
+class StatusTest(SiteStatusRule, word="test", no_status="no wms/batch/siteinfo", result_key="out",
+                 doc="pilots per cycle while the site is in test"):
     """APF's StatusTest: a site in ``test`` gets ``sched.statustest.pilots`` (default 0)."""
 
-    KEYS: ClassVar[KeyMap] = {
-        "sched.statustest.pilots": Key("int", 0, doc="pilots per cycle while the site is in test"),
-    }
-    WORD = "test"
-    NO_STATUS = "no wms/batch/siteinfo"
-    RESULT_KEY = "out"
 
-
-class StatusOffline(SiteStatusRule):
+class StatusOffline(SiteStatusRule, word="offline", no_status="no wms/site/batchinfo", result_key="ret",
+                    doc="pilots per cycle while the site is offline"):
     """APF's StatusOffline: an ``offline`` site gets ``sched.statusoffline.pilots`` (default 0)."""
-
-    KEYS: ClassVar[KeyMap] = {
-        "sched.statusoffline.pilots": Key("int", 0, doc="pilots per cycle while the site is offline"),
-    }
-    WORD = "offline"
-    NO_STATUS = "no wms/site/batchinfo"
-    RESULT_KEY = "ret"
