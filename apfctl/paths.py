@@ -10,9 +10,7 @@ names never share a file: ``Q A``, ``Q_A`` and ``Q/A`` are ``Q%20A``, ``Q_A`` an
 
 from __future__ import annotations
 
-import string
-
-_PLAIN = frozenset(string.ascii_letters + string.digits + "_.-~")
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 
 
 def safe_name(name: str) -> str:
