@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,8 +19,11 @@ from apfctl.cli.common import (
 )
 from apfctl.errors import RecordError
 
+if TYPE_CHECKING:
+    from apfctl.config.loader import Loaded
 
-def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
+
+def _queue_selection(loaded: Loaded, queues: tuple[str, ...], all_queues: bool) -> list[str]:
     if queues and all_queues:
         raise click.UsageError("give --queue or --all, not both")
     if all_queues:
