@@ -149,6 +149,7 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report,
     _interpolation(queue, report)
     declared = dict(QUEUE_KEYS) if kinds is None else {"schedplugin": QUEUE_KEYS["schedplugin"]}
     factory_keys: dict[str, Key] = {}
+    unloaded = False   # a plugin that could not be loaded: its keys are not known
     for kind, name, key in queue_plugins(queue):
         if kinds is not None and kind not in kinds:
             continue
@@ -157,6 +158,7 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report,
         except PluginError as exc:
             report.errors.append(queue.error(key, str(exc), name))
             report.bad_queues.add(queue.name)
+            unloaded = True
             continue
         declared.update(expand_keys(plugin.KEYS, name))
         factory_keys.update(plugin.FACTORY_KEYS)
@@ -173,7 +175,7 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report,
                                              queue.get(located) if located else None))
             report.bad_queues.add(queue.name)
     _check_values(queue, declared, report)
-    if kinds is None:
+    if kinds is None and not unloaded:   # else its keys would be called unknown: noise beside the error
         _unknown_keys(queue, declared, is_legacy_queue_key, report)
     return factory_keys
 

@@ -82,6 +82,7 @@ def test_a_condor_queue_is_a_config_error_naming_the_extra(tmp_path: Path) -> No
         assert (f"error: {conf}:{line} [CONDOR_Q] {key} = '{plugin}': {kind} plugin '{plugin}' needs the Python "
                 "module htcondor2, which is not installed: pip install 'apfctl[condor]'") in result.stderr
     assert "Traceback" not in result.stderr and "[LOCAL_Q]" not in result.stderr
+    assert "unknown key" not in result.stderr          # the plugin's keys are not known without it
     assert "imported: []" in result.stderr
 
 
