@@ -138,7 +138,7 @@ class Finished:
 
 @dataclass
 class BatchCounts:
-    """Pilot states of one queue, in the words of docs/architecture.md §1.5, and its pilots that ended recently."""
+    """Pilot states of one queue (docs/architecture.md §1.5), and its pilots that ended recently."""
 
     pending: int = 0
     held: int = 0

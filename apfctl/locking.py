@@ -1,11 +1,11 @@
-"""Locks between apfctl processes: one ``flock`` implementation for every lock the factory takes.
+"""Queue locks between apfctl processes, in one ``flock`` implementation (:func:`exclusive`).
 
 The queue lock, so that one queue is never cycled by two apfctl processes at once, is an
 ``flock`` on ``<state>/locks/<queue>.lock`` (the queue name escaped by
-:func:`apfctl.paths.safe_name`), taken without waiting. Backends lock their own short
-read-modify-write steps with :func:`exclusive` too (the Local backend locks its queue's
-pilot folder). The kernel drops an ``flock`` when the process dies, so a crashed cron run
-never leaves anything locked.
+:func:`apfctl.paths.safe_name`), taken without waiting. A backend's lock on a queue's own
+files is :func:`exclusive` too (the Local backend's lock of a queue's pilot folder, held
+for milliseconds). The kernel drops an ``flock`` when the process dies, so a crashed cron
+run never leaves a queue locked.
 """
 
 from __future__ import annotations
