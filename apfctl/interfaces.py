@@ -3,8 +3,9 @@
 Every plugin class declares the queue keys it reads in ``KEYS`` and the ``[Factory]`` keys
 in ``FACTORY_KEYS`` (see :mod:`apfctl.config.keys`), so that ``apfctl config check``
 validates them before anything is queried or submitted. A class may set ``REFUSED`` to a
-message to mark a dead plugin name that is recognised and refused (GT2, CREAM, ...), and
-``NEEDS`` to the optional modules it cannot work without (the HTCondor bindings).
+message to mark a dead plugin name that is recognised and refused (GT2, CREAM, ...). A
+plugin package may declare ``NEEDS`` (module -> extra) for the optional modules its plugins
+cannot work without (``apfctl_condor``: the HTCondor bindings); see :func:`apfctl.plugins.find`.
 
 Status plugins are shared per endpoint: the stage groups queues by ``endpoint(queue)`` and
 makes one instance (and so one query) per group. Rules are pure functions of the record.
@@ -75,9 +76,6 @@ class Plugin:
     KEYS: ClassVar[Mapping[str, Key]] = {}
     FACTORY_KEYS: ClassVar[Mapping[str, Key]] = {}
     REFUSED: ClassVar[str | None] = None
-    #: modules the plugin imports (lazily) that only an extra of apfctl installs: module -> extra.
-    #: A missing one makes the plugin's name a configuration error naming the extra.
-    NEEDS: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:

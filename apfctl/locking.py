@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from apfctl.errors import ApfctlError
@@ -66,6 +66,7 @@ def queue_lock(state_dir: Path, queue: str) -> Iterator[bool]:
             raise ApfctlError(f"cannot create the lock {path}: {exc.strerror or exc} "
                               "(check the state folder)") from None
         if fd is not None:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            with suppress(OSError):   # the holder's pid, for people; a full disk must not stop the lock
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
         yield fd is not None

@@ -182,7 +182,7 @@ def find(kind: str, name: str, *, allow_refused: bool = False) -> type[Plugin]:
     if not (isinstance(plugin, type) and issubclass(plugin, interface)):
         raise PluginError(f"{kind} plugin {name!r} ({_index(group)[lowered].value}) is not a "
                           f"{interface.__module__}.{interface.__qualname__}")
-    missing = _missing_module(plugin) if plugin.NEEDS and not refused else None
+    missing = None if refused else _missing_module(plugin.__module__.partition(".")[0])
     if missing:
         module, extra = missing
         raise PluginError(f"{kind} plugin {name!r} needs the Python module {module}, which is not installed: "
@@ -191,11 +191,18 @@ def find(kind: str, name: str, *, allow_refused: bool = False) -> type[Plugin]:
 
 
 @cache
-def _missing_module(plugin: type[Plugin]) -> tuple[str, str] | None:
-    """The first of the plugin's ``NEEDS`` that cannot be imported, and the extra that installs it."""
+def _missing_module(package: str) -> tuple[str, str] | None:
+    """The first module of the plugin package's ``NEEDS`` that cannot be imported, and its extra.
+
+    A package declares ``NEEDS = {module: extra}`` in its ``__init__`` for the optional
+    modules its plugins import lazily (``apfctl_condor``: the HTCondor bindings).
+    """
+    needs: dict[str, str] = getattr(sys.modules.get(package), "NEEDS", None) or {}
+    if not needs:
+        return None
     import importlib.util
 
-    for module, extra in plugin.NEEDS.items():
+    for module, extra in needs.items():
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):   # a parent package missing, or a module with no spec

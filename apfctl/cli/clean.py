@@ -41,8 +41,8 @@ def clean(queues: tuple[str, ...], dry_run: bool, pilots: bool, logs: bool, conf
       apfctl clean --queue BNL_ATLAS_1 --no-logs
     """
     from apfctl import plugins
+    from apfctl.cleanup.logs import clean_logs
     from apfctl.ledger import Ledger
-    from apfctl.logs.clean import clean_logs
     from apfctl.stages.status import describe_error
 
     loaded = load_config(config_path, state_dir, debug, verbose)

@@ -51,7 +51,7 @@ def logserver(port: int | None, host: str, config_path: str | None, state_dir: s
       curl http://localhost:8080/2026-11-25/BNL_ATLAS_1/
     """
     from apfctl.config.generic import FACTORY_KEYS
-    from apfctl.logs.server import LogServer, ServeRules, port_of
+    from apfctl.logserver import LogServer, ServeRules, port_of
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     factory = loaded.factory

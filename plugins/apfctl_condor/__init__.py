@@ -10,3 +10,7 @@ Every schedd is obtained through :func:`apfctl_condor.schedd.get_schedd`, the on
 tests (and third-party plugins) put the fake schedd of :mod:`apfctl_condor.testing`.
 The bindings are imported inside the functions that need them, never at import time.
 """
+
+#: What this package's plugins need that ``pip install apfctl`` leaves out, module -> extra:
+#: :func:`apfctl.plugins.find` makes a missing one a configuration error naming the extra.
+NEEDS = {"htcondor2": "condor", "classad2": "condor"}

@@ -8,7 +8,7 @@ from typing import ClassVar
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext
-from apfctl_condor.schedd import BINDINGS, Endpoint, call, get_schedd, history_stop
+from apfctl_condor.schedd import Endpoint, call, get_schedd, history_stop
 from apfctl_condor.settings import (
     SELECTION,
     SELECTION_KEY,
@@ -29,8 +29,6 @@ class CondorBatchStatus(BatchStatusPlugin):
     pilots come from the history of the last hour with done/fault from the exit code, and a
     failing schedd fails its queues' status instead of freezing every queue.
     """
-
-    NEEDS: ClassVar[Mapping[str, str]] = BINDINGS
 
     KEYS: ClassVar[dict[str, Key]] = endpoint_keys(PREFIX)
     FACTORY_KEYS: ClassVar[dict[str, Key]] = {SELECTION_KEY: SELECTION}

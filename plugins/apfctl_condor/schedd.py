@@ -22,8 +22,6 @@ from apfctl.errors import BackendError
 
 LOCAL_NAMES = frozenset({"", "localhost", "127.0.0.1", "::1"})
 DEFAULT_PORT = 9618
-#: The bindings every HTCondor plugin needs (``NEEDS``): installed by ``pip install 'apfctl[condor]'``.
-BINDINGS = {"htcondor2": "condor", "classad2": "condor"}
 
 
 @dataclass(frozen=True)

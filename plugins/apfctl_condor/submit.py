@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +27,7 @@ from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
-from apfctl_condor.schedd import BINDINGS, Endpoint, act_reason, call, get_schedd, history_stop
+from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd, history_stop
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
 from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX, job_id, total_success
 
@@ -62,8 +61,6 @@ BASE_KEYS: dict[str, Key] = {
 
 class CondorBase(BatchSubmitPlugin):
     """The common part of every HTCondor submit plugin (APF's ``CondorBase``)."""
-
-    NEEDS: ClassVar[Mapping[str, str]] = BINDINGS
 
     OWN_KEYS: ClassVar[dict[str, Key]] = BASE_KEYS
     PARENTS: ClassVar[tuple[str, ...]] = ("condorbase",)
@@ -242,7 +239,7 @@ class CondorBase(BatchSubmitPlugin):
         return resolve_executable(self.queue)
 
     def environment(self, fid: str, log_url: str | None, monitor_url: str | None, user: str | None) -> list[str]:
-        """APF's pilot environment (docs/htcondor.md), then ``environ``."""
+        """APF's pilot environment (inventory §2.4.2), then ``environ``."""
         words = [f"PANDA_JSID={fid}"]
         if log_url:
             words.append(f"GTAG={log_url}/$(Cluster).$(Process).out")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
-from apfctl_condor.schedd import BINDINGS, Endpoint, call, get_schedd
+from apfctl_condor.schedd import Endpoint, call, get_schedd
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, read_endpoint
 
 PREFIX = "wmsstatus.condor"
@@ -28,8 +28,6 @@ _FIELDS = {0: "ready", 1: "ready", 2: "running", 6: "running", 5: "notready"}
 
 class CondorWMSStatus(WMSStatusPlugin):
     """Idle (ready), running and held (notready) jobs of one pool, per queue."""
-
-    NEEDS: ClassVar[Mapping[str, str]] = BINDINGS
 
     KEYS: ClassVar[dict[str, Key]] = {**endpoint_keys(PREFIX),
             QUEUESKEY: Key("str", "MATCH_APF_QUEUE", doc="job attribute whose value names the queue")}

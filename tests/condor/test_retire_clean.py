@@ -9,7 +9,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from apfctl.logs.clean import clean_logs
+from apfctl.cleanup.logs import clean_logs
 from tests.condor.condor_helpers import factory_file, loaded, queue_section, submit_plugin
 
 FID = "test-factory"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from apfctl.logs.clean import clean_logs
+from apfctl.cleanup.logs import clean_logs
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from apfctl.logs.server import LogServer, ServeRules, port_of
+from apfctl.logserver import LogServer, ServeRules, port_of
 
 
 @pytest.fixture
