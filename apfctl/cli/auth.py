@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import click
 
 from apfctl.cli.common import config_options, load_config
 from apfctl.errors import ApfctlError
 
-if TYPE_CHECKING:
-    from apfctl.auth.manager import ProfileState
-    from apfctl.auth.profiles import AuthConfig
 
-
-def _auth(config_path: str | None, state_dir: str | None, debug: bool, verbose: int,
-          auth_conf: str | None) -> AuthConfig:
+def _auth(config_path: str | None, state_dir: str | None, debug: bool, verbose: int, auth_conf: str | None):
     from apfctl.auth import profiles
     from apfctl.cli.common import _setup_logging
     from apfctl.credentials import load_auth
@@ -32,7 +26,7 @@ def _auth(config_path: str | None, state_dir: str | None, debug: bool, verbose: 
     return auth
 
 
-def _selected(auth: AuthConfig, names: Iterable[str]) -> list[str]:
+def _selected(auth, names: Iterable[str]) -> list[str]:
     wanted = list(names) or auth.names
     unknown = [name for name in wanted if name not in auth.profiles and name not in auth.errors]
     if unknown:
@@ -49,7 +43,7 @@ def _duration(seconds: float | None) -> str:
     return f"{days}d{hours:02d}h" if days else f"{hours}h{rest // 60:02d}m"
 
 
-def _output(states: Sequence[ProfileState], fmt: str) -> int:
+def _output(states, fmt: str) -> int:
     if fmt == "json":
         for state in states:
             click.echo(json.dumps(state.as_dict(), sort_keys=True))
@@ -63,8 +57,7 @@ def _output(states: Sequence[ProfileState], fmt: str) -> int:
     return 0 if all(state.state == "ok" for state in states) else 1
 
 
-def _profile_states(auth: AuthConfig, names: list[str], renew: bool = False,
-                    force: bool = False) -> Iterator[ProfileState]:
+def _profile_states(auth, names: list[str], renew: bool = False, force: bool = False):
     from apfctl.auth import manager
 
     for name in names:
