@@ -49,8 +49,8 @@ def main() -> None:
 
     from apfctl.config.loader import load
     from apfctl.ledger import Ledger
-    from apfctl.monitor import machine, plain, table
-    from apfctl.monitor.source import snapshot
+    from apfctl.dashboard import machine, plain, table
+    from apfctl.dashboard.source import snapshot
     from apfctl.stages.publish import publish
 
     now = dt.datetime.now(dt.UTC)

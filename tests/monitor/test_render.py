@@ -9,11 +9,11 @@ import pytest
 from monitor_helpers import MSG, NOW, record
 from rich.console import Console
 
-from apfctl.monitor import cells, plain
-from apfctl.monitor.machine import render_json, render_prometheus
-from apfctl.monitor.table import render
-from apfctl.monitor.totals import Totals
-from apfctl.monitor.view import QueueSpec, build_view
+from apfctl.dashboard import cells, plain
+from apfctl.dashboard.machine import render_json, render_prometheus
+from apfctl.dashboard.table import render
+from apfctl.dashboard.totals import Totals
+from apfctl.dashboard.view import QueueSpec, build_view
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -127,7 +127,7 @@ def test_prometheus_output_is_valid_openmetrics_with_gauges_and_counters():
     totals = {"BNL": Totals(created=1764000000.0, watermark=0.0,
                             queues={"HEALTHY": {"submitted": 120, "retired": 3, "cycles": 20},
                                     "FAILING": {"cycles": 2, "errors_batch": 2}})}
-    families = parse_openmetrics(render_prometheus(view, totals))
+    families = parse_openmetrics(render_prometheus(view, totals, openmetrics=True))
 
     def sample(family, name, **labels):
         for s in families[family].samples:
@@ -157,12 +157,12 @@ def test_prometheus_output_is_valid_openmetrics_with_gauges_and_counters():
 
 def test_prometheus_escapes_label_values():
     view = build_view([QueueSpec('odd"queue\\name')], {}, now=NOW)
-    families = parse_openmetrics(render_prometheus(view))
+    families = parse_openmetrics(render_prometheus(view, openmetrics=True))
     assert families["apfctl_queue_configured"].samples[0].labels["queue"] == 'odd"queue\\name'
 
 
 def test_prometheus_output_of_an_empty_ledger_still_parses():
-    families = parse_openmetrics(render_prometheus(build_view([], {}, now=NOW)))
+    families = parse_openmetrics(render_prometheus(build_view([], {}, now=NOW), openmetrics=True))
     assert families == {}
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from monitor_helpers import NOW, record
 
-from apfctl.monitor.view import (
+from apfctl.dashboard.view import (
     ACTIVITY_BUCKETS,
     QueueSpec,
     build_view,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from apfctl.monitor import cells
-from apfctl.monitor.view import ACTIVITY_BUCKETS, Row, View
+from apfctl.dashboard import cells
+from apfctl.dashboard.view import ACTIVITY_BUCKETS, Row, View
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

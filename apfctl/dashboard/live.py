@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from apfctl.errors import ApfctlError
-from apfctl.monitor.view import View
+from apfctl.dashboard.view import View
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apfctl.monitor.view import record_errors, record_time
+from apfctl.dashboard.view import record_errors, record_time
 
 OVERLAP = 3600.0     # records are re-read this far back: a cycle is stored after it ran
 log = logging.getLogger("apfctl.monitor")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from apfctl.monitor.view import Row
+from apfctl.dashboard.view import Row
 
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 MSG_WIDTH = 60          # last msg in the plain table unless --wide
