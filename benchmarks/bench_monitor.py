@@ -48,9 +48,9 @@ def main() -> None:
     from rich.console import Console
 
     from apfctl.config.loader import load
-    from apfctl.ledger import Ledger
     from apfctl.dashboard import machine, plain, table
     from apfctl.dashboard.source import snapshot
+    from apfctl.ledger import Ledger
     from apfctl.stages.publish import publish
 
     now = dt.datetime.now(dt.UTC)

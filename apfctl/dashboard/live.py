@@ -19,8 +19,8 @@ import tty
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from apfctl.errors import ApfctlError
 from apfctl.dashboard.view import View
+from apfctl.errors import ApfctlError
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

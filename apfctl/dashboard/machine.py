@@ -16,9 +16,9 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from apfctl.errors import ApfctlError
 from apfctl.dashboard.totals import Totals
 from apfctl.dashboard.view import View
+from apfctl.errors import ApfctlError
 
 JSON_VERSION = 1
 CLASSIC_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -19,8 +19,8 @@ from apfctl.dashboard.view import ACTIVITY_WINDOW, DEFAULT_INTERVAL, QueueSpec, 
 if TYPE_CHECKING:
     from apfctl.config.loader import Loaded
     from apfctl.config.model import FactoryConfig, QueueConfig
-    from apfctl.interfaces import FactoryContext
     from apfctl.dashboard.totals import Totals
+    from apfctl.interfaces import FactoryContext
 
 log = logging.getLogger("apfctl.monitor")
 
@@ -88,8 +88,8 @@ def _view(factory: str, state_dir: Path, all_specs: Sequence[QueueSpec], pattern
 
 def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
     """The Prometheus counters, brought up to date; None (no counters) if they cannot be kept."""
-    from apfctl.ledger import Ledger
     from apfctl.dashboard.totals import update
+    from apfctl.ledger import Ledger
 
     with Ledger(state_dir, create=False) as ledger:
         if ledger.empty:
@@ -99,3 +99,16 @@ def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
         except OSError as exc:
             log.warning("cannot keep the Prometheus counters in %s: %s", state_dir / "monitor", exc)
             return None
+
+
+def queue_page(state_dir: Path, queue: str, hours: float, now: _dt.datetime | None = None) -> dict[str, Any]:
+    """One queue's cycles over the last ``hours`` from the ledger (:func:`history.queue_history`)."""
+    from apfctl.dashboard.history import queue_history
+    from apfctl.explain import render_queue
+    from apfctl.ledger import Ledger
+
+    now = now or _dt.datetime.now(_dt.UTC)
+    since = now - _dt.timedelta(hours=hours)
+    with Ledger(state_dir, create=False) as ledger:
+        records = list(ledger.records(queue=queue, since=since))
+    return queue_history(queue, records, now, hours * 3600.0, explain=render_queue)
