@@ -100,6 +100,8 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
     stale = family("apfctl_cycle_stale", "1 if the last cycle is older than two cycle intervals.")
     error = family("apfctl_cycle_error", "1 if the last cycle could not read this source or submit.")
     configured = family("apfctl_queue_configured", "1 if the queue is configured and enabled, 0 if only recorded.")
+    credential = family("apfctl_credential_lifetime_seconds",
+                        "Seconds left on the queue's credential (auth.conf profile) at its last cycle.", "seconds")
     for row in view.rows:
         labels = base[row.label]
         for state in ("pending", "held", "running", "exiting"):
@@ -117,7 +119,9 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
             for source in ERROR_SOURCES:
                 error.add({**labels, "source": source}, int(source in row.errors))
         configured.add(labels, int(row.configured and row.enabled))
-    yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured)
+        if row.credential_lifetime is not None:
+            credential.add({**labels, "profile": row.credential or ""}, round(row.credential_lifetime, 3))
+    yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured, credential)
 
 
 def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str, str]]) -> Iterator[_Family]:

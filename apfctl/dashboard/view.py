@@ -102,6 +102,8 @@ class Row:
     retired: int | None = None
     msg: str = ""                            # the decision message (APF's last msg)
     limited_by: LimitingStep | None = None   # the rule that last lowered the decision, if any
+    credential: str | None = None            # the auth.conf profile the queue submits with
+    credential_lifetime: float | None = None  # its seconds left at the last cycle
     errors: dict[str, str] = field(default_factory=dict)   # source (wms/batch/submission) -> error
     activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
     health: Health = "never"
@@ -126,6 +128,7 @@ class Row:
             **{name: getattr(self, name) for name in COUNT_FIELDS},
             "decided": self.decided, "submitted": self.submitted, "retired": self.retired,
             "msg": self.msg, "errors": dict(self.errors),
+            "credential": self.credential, "credential_lifetime": self.credential_lifetime,
             "limited_by": None if self.limited_by is None else {"rule": self.limited_by.rule,
                                                                 "step": self.limited_by.step},
             "activity": {"window": ACTIVITY_WINDOW, "bucket": ACTIVITY_BUCKET, "submitted": list(self.activity)},
@@ -223,6 +226,11 @@ def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
     if isinstance(batch, Mapping) and batch.get("ok"):
         for name in COUNT_FIELDS:
             setattr(row, name, _count(batch, name))
+        credential = batch.get("credential")
+        if isinstance(credential, Mapping):
+            lifetime = credential.get("lifetime")
+            row.credential = str(credential.get("profile") or "") or None
+            row.credential_lifetime = float(lifetime) if type(lifetime) in (int, float) else None
     decision = record.get("decision")
     if isinstance(decision, Mapping):
         row.decided = _count(decision, "pilots")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from monitor_helpers import NOW, record
@@ -54,3 +56,24 @@ def test_promtool_accepts_the_classic_format_without_a_lint_warning():
     misread = subprocess.run(check, input=render_prometheus(view, totals, openmetrics=True), capture_output=True,
                              text=True, timeout=30)
     assert misread.returncode != 0 and "apfctl_pilots_submitted_total no help text" in misread.stderr
+
+
+RULES = Path(__file__).parents[2] / "contrib" / "prometheus"
+
+
+@needs_promtool
+def test_alert_rules_pass_promtool_check_and_their_unit_tests():
+    for command in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]):
+        result = subprocess.run([PROMTOOL or "promtool", *command], cwd=RULES, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        assert "SUCCESS" in result.stdout
+
+
+def test_alert_rules_name_only_metrics_apfctl_writes():
+    """A renamed metric must not leave an alert that never fires: every name is in the exposition."""
+    view, totals = view_and_totals()
+    view.rows[0].credential, view.rows[0].credential_lifetime = "proxy", 3600.0
+    written = {line.split()[2] for line in render_prometheus(view, totals).splitlines() if line.startswith("# TYPE")}
+    used = set(re.findall(r"\bapfctl_[a-z0-9_]+", (RULES / "alerts.yml").read_text()))
+    assert used and used <= written, used - written
