@@ -49,6 +49,11 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
     several --factory, queues are named factory:queue, as apfmon does.
 
     \b
+    Keys of the live table: arrows, j/k, PgUp/PgDn (space), Home/End (g/G)
+    scroll; / types a filter (glob or text; Enter keeps it, Esc drops it);
+    s sorts by the next key, S reverses; r refreshes; q or Ctrl-C quits.
+
+    \b
     Examples:
       apfctl monitor                                 # live; q or Ctrl-C quits
       apfctl monitor -q 'BNL_*' --sort fault --live
@@ -68,20 +73,21 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
     patterns = split_patterns(queues)
 
     def fetch():  # type: ignore[no-untyped-def]
-        view = combine([snapshot(loaded, patterns, live=live, wms=wms) for loaded in loadeds])
-        view.rows = sort_rows(view.rows, sort_key, reverse)
-        return view
+        return combine([snapshot(loaded, patterns, live=live, wms=wms) for loaded in loadeds])
 
     interactive = fmt == "table" and output is None and not once and sys.stdout.isatty()
     if interactive:
         from apfctl.dashboard import live as screen
+        from apfctl.dashboard.navigate import Navigator
         from apfctl.dashboard.table import render
 
-        screen.run(fetch, lambda view, width, height, footer: render(view, width, wide=wide, footer=footer,
-                                                                     height=height), interval)
+        screen.run(fetch, lambda view, width, height, footer, first: render(view, width, wide=wide, footer=footer,
+                                                                            height=height, first=first),
+                   interval, navigator=Navigator(sort_key=sort_key, reverse=reverse))
         return 0
 
     view = fetch()
+    view.rows = sort_rows(view.rows, sort_key, reverse)
     if patterns and not view.rows:
         click.echo(f"apfctl: no queue matches {', '.join(patterns)}", err=True)
     if fmt == "json":

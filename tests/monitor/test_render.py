@@ -166,17 +166,19 @@ def test_prometheus_output_of_an_empty_ledger_still_parses():
     assert families == {}
 
 
-def test_a_screen_too_short_for_every_queue_says_how_many_are_not_shown():
+def test_a_screen_too_short_for_every_queue_draws_the_rows_from_first_that_fit():
     view = build_view([QueueSpec(f"Q{index:02d}") for index in range(40)], {}, now=NOW)
     text = draw_height(view, 100, 12)
     lines = text.rstrip("\n").splitlines()
-    assert len(lines) <= 12
-    assert "… 34 more queues" in text and "Q05" in text and "Q06" not in text
+    assert len(lines) == 12 and lines[-1].startswith("q quit")
+    assert "Q00" in text and "Q06" in text and "Q07" not in text        # 12 - 3 heading lines - note - footer
+    text = draw_height(view, 100, 12, first=30)
+    assert "Q29" not in text and "Q30" in text and "Q36" in text and "Q37" not in text
 
 
-def draw_height(view, width, height):
+def draw_height(view, width, height, first=0):
     console = Console(width=width, height=height, record=True, force_terminal=True)
-    console.print(render(view, width, height=height, footer="q quit"))
+    console.print(render(view, width, height=height, footer="q quit", first=first))
     return console.export_text()
 
 
