@@ -99,9 +99,9 @@ def distinct_names(names: Sequence[str], width: int) -> list[str]:
         head = width - 1 - tail
         if best is not None and min(head, tail) < best[0]:
             continue
-        if len({middle_cut(name, width, tail) for name in names}) == wanted:
-            if best is None or (min(head, tail), head) > (best[0], width - 1 - best[1]):
-                best = (min(head, tail), tail)
+        better = best is None or (min(head, tail), head) > (best[0], width - 1 - best[1])
+        if better and len({middle_cut(name, width, tail) for name in names}) == wanted:
+            best = (min(head, tail), tail)
     tail = best[1] if best is not None else (width - 1) // 2
     return [middle_cut(name, width, tail) for name in names]
 

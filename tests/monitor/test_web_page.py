@@ -28,7 +28,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") != "true",
-                                reason="chromium missing (Debian packages chromium, chromium-driver; make system-tools)")
+                                reason="chromium missing (Debian chromium, chromium-driver: make system-tools)")
 
 
 def history(queue: str, now: dt.datetime, index: int) -> list[dict]:
