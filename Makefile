@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
 DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl
 
-.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down
+.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,9 @@ lint: venv
 
 completions: venv
 	$(BIN)/python -m apfctl.completions completions
+
+## dist: a wheel and an sdist in dist/ (what scripts/install-host.sh installs on a factory host)
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	@ls dist
