@@ -129,19 +129,22 @@ def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str
     retired = _Family("apfctl_pilots_retired", "counter", "Pilots retired for the queue.")
     cycles = _Family("apfctl_cycles", "counter", "Cycles recorded for the queue.")
     errors = _Family("apfctl_cycle_errors", "counter", "Cycles of the queue in which a source or submission failed.")
+    streak = _Family("apfctl_cycle_failing_streak", "gauge", "Cycles of the queue in a row that failed (0: the last "
+                     "one did not).")
     for row in view.rows:
         kept = totals.get(row.factory)
         if kept is None:
             continue
         labels = base[row.label]
         counts = kept.queues.get(row.queue, {})
+        streak.add(labels, counts.get("failing_streak", 0))
         for fam, key in ((submitted, "submitted"), (retired, "retired"), (cycles, "cycles")):
             fam.add(labels, counts.get(key, 0), "_total")
             fam.add(labels, kept.created, "_created")
         for source in ERROR_SOURCES:
             errors.add({**labels, "source": source}, counts.get(f"errors_{source}", 0), "_total")
             errors.add({**labels, "source": source}, kept.created, "_created")
-    yield from (submitted, retired, cycles, errors)
+    yield from (submitted, retired, cycles, errors, streak)
 
 
 def render_prometheus(view: View, totals: Mapping[str, Totals] | None = None, *, openmetrics: bool = False) -> str:

@@ -77,3 +77,16 @@ def test_alert_rules_name_only_metrics_apfctl_writes():
     written = {line.split()[2] for line in render_prometheus(view, totals).splitlines() if line.startswith("# TYPE")}
     used = set(re.findall(r"\bapfctl_[a-z0-9_]+", (RULES / "alerts.yml").read_text()))
     assert used and used <= written, used - written
+
+
+def test_the_failing_streak_counts_cycles_in_a_row_and_restarts_after_a_good_one():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals = Totals(created=NOW.timestamp() - 7200, watermark=NOW.timestamp() - 7200)
+    outcomes = [True, False, False, False, True, False, False]           # True: a good cycle
+    for index, good in enumerate(outcomes):
+        totals.count(record("Q", 60 - index * 6, batch_error=None if good else "schedd unreachable"))
+    assert totals.queues["Q"]["failing_streak"] == 2 and totals.queues["Q"]["errors_batch"] == 5
+    view = build_view([QueueSpec("Q")], {"Q": record("Q", 1, batch_error="x")}, now=NOW, factory="BNL")
+    families = {f.name: f for f in text_string_to_metric_families(render_prometheus(view, {"BNL": totals}))}
+    assert [s.value for s in families["apfctl_cycle_failing_streak"].samples] == [2]
