@@ -136,3 +136,22 @@ def test_the_server_libraries_are_not_imported_by_other_commands():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 'anyio')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_page_its_assets_and_its_api_and_the_logs_beside_them(served):
+    port, _, _ = served
+    status, body, headers = request(port, "/")
+    assert status == 200 and b"<table id=\"queues\">" in body and headers["Content-Type"].startswith("text/html")
+    status, body, _ = request(port, "/?logs")
+    assert status == 200 and b"Index of /" in body and b"2026-11-25/" in body
+    status, body, headers = request(port, "/-/static/app.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript") and b"/-/api/view" in body
+    assert request(port, "/-/static/nothing.js")[0] == 404
+    assert request(port, "/-/static/..%2fapp.py")[0] == 403           # not an asset: a log path, refused
+    status, body, _ = request(port, "/-/api/queue/Q1?hours=6")
+    assert status == 200 and b'"cycles":[]' in body and b'"queue":"Q1"' in body
+    assert request(port, "/-/api/queue/NOPE")[0] == 404
+    for hours in ("abc", "0", "-1", "100000", "nan"):
+        status, body, _ = request(port, f"/-/api/queue/Q1?hours={hours}")
+        assert status == 400 and b"hours must be" in body, hours
+    assert request(port, "/-/api/view", method="POST")[0] == 405

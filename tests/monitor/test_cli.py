@@ -148,3 +148,22 @@ def test_several_factories_in_one_table_and_one_metrics_file(tmp_path, monkeypat
     text = run(*specs, "--format", "openmetrics").stdout
     families = {f.name: f for f in openmetrics_families(text)}
     assert len(families["apfctl_pilots_submitted"].samples) == 6        # _total and _created per queue
+
+
+def test_live_reads_only_the_batch_systems_unless_asked_for_the_wms(tmp_path, monkeypatch):
+    """No column shows WMS numbers: a refresh must not query PanDA (or any WMS) for nothing."""
+    from apfctl.config.loader import load
+    from apfctl.dashboard.source import snapshot
+    from apfctl.stages import status
+
+    config = write_factory(tmp_path / "conf", {"Q1": {"wmsstatusplugin": "File",
+                                                      "wmsstatus.file.path": str(tmp_path / "wms.json")}})
+    (tmp_path / "wms.json").write_text('{"Q1": {"ready": 5}}')
+    loaded = load(str(config), str(tmp_path / "state"))
+    asked = []
+    real = status._query_wms
+    monkeypatch.setattr(status, "_query_wms", lambda *args: asked.append(args) or real(*args))
+    view = snapshot(loaded, live=True)
+    assert view.source == "live" and view.rows[0].pending == 0 and asked == []
+    snapshot(loaded, live=True, wms=True)
+    assert len(asked) == 1
