@@ -25,7 +25,7 @@ def served(tmp_path: Path) -> Iterator[tuple[int, Path, subprocess.Popen[str]]]:
     queue.mkdir(parents=True)
     (queue / "small.out").write_text("0123456789")
     (queue / "big.log").write_bytes(bytes(range(256)) * 4096)        # 1 MiB
-    (tmp_path / "queues.conf").write_text("[Q1]\nbatchstatusplugin = Local\nbatchsubmitplugin = Local\n"
+    (tmp_path / "queues.conf").write_text("[Q1]\nenabled = True\nbatchstatusplugin = Local\nbatchsubmitplugin = Local\n"
                                           "wmsstatusplugin = None\nschedplugin = Ready\n")
     config = tmp_path / "apfctl.conf"
     config.write_text(textwrap.dedent(f"""
