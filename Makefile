@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
 DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl
 
-.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down
+.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,13 @@ test: venv
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; $(MAKE) --no-print-directory system-tools; fi
 	CONDOR_CONFIG=/dev/null $(BIN)/pytest -q
 
-## system-tools: Debian tools the tests use besides Slurm (root)
+## system-tools: Debian tools the tests use besides Slurm (root): shellcheck, promtool (prometheus),
+## a headless browser for the web page (chromium, chromium-driver), installed only when missing
+SYSTEM_TOOLS := shellcheck:shellcheck promtool:prometheus chromium:chromium chromedriver:chromium-driver
 system-tools:
-	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 ## slurm-up / slurm-down: the project's single-node Slurm on localhost (root; docs/slurm.md)
 slurm-up:
@@ -56,3 +60,9 @@ lint: venv
 
 completions: venv
 	$(BIN)/python -m apfctl.cli.completions completions
+
+## dist: a wheel and an sdist in dist/ (what scripts/install-host.sh installs on a factory host)
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	@ls dist

@@ -4,6 +4,9 @@
   records for the sparklines); what every refresh of ``apfctl monitor`` costs. Budget 1 s.
 * ``monitor.render_*``: the terminal table, the plain table, JSON and OpenMetrics text for
   that view. Budget 1 s each.
+* ``monitor.refresh_cpu``: the CPU time (this process, all threads) of one refresh of the
+  live table: the ledger view, the filter and sort of the keys, and the table drawn at 80
+  columns, the mean of 5 refreshes. Budget 1 s of CPU.
 * ``apfmon.publish``: one cycle of 1,000 queues and 10,000 new pilots sent to a local
   apfmon (100 per PUT). Budget 5 s (well within apfmon.budget's default of 10 s).
 """
@@ -44,9 +47,9 @@ def main() -> None:
     from rich.console import Console
 
     from apfctl.config.loader import load
+    from apfctl.dashboard import machine, plain, table
+    from apfctl.dashboard.source import snapshot
     from apfctl.ledger import Ledger
-    from apfctl.monitor import machine, plain, table
-    from apfctl.monitor.source import snapshot
     from apfctl.stages.publish import publish
     from tests.monitor.monitor_helpers import record, write_factory
 
@@ -77,6 +80,19 @@ def main() -> None:
             started = time.perf_counter()
             render()
             report(f"monitor.render_{name}", time.perf_counter() - started, f"{QUEUES} queues", 1.0)
+
+        from apfctl.dashboard.navigate import Navigator
+
+        narrow = Console(file=io.StringIO(), width=80, height=40, force_terminal=True)
+        nav = Navigator(room=35)
+        refreshes = 5
+        started = time.process_time()
+        for _ in range(refreshes):
+            shown = snapshot(loaded)
+            shown.rows = nav.rows(shown.rows)
+            narrow.print(table.render(shown, 80, height=40, footer=nav.status(), first=nav.first))
+        report("monitor.refresh_cpu", (time.process_time() - started) / refreshes,
+               f"CPU per refresh, {QUEUES} queues at 80 columns", 1.0)
 
         records = [record(name, 0, now=now, submitted=PILOTS) for name in names]
         started = time.perf_counter()

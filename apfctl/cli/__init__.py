@@ -25,7 +25,8 @@ COMMANDS: dict[str, str] = {
     "monitor": "apfctl.cli.monitor:monitor",
     "wrapper": "apfctl.cli.wrapper:wrapper",
     "auth": "apfctl.cli.auth:auth",
-    "logserver": "apfctl.cli.logserver:logserver",
+    "logserver": "apfctl.cli.serve:logserver",
+    "serve": "apfctl.cli.serve:serve",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -41,6 +42,7 @@ SHORT_HELP: dict[str, str] = {
     "wrapper": "Print or install the generic pilot wrapper (POSIX sh).",
     "auth": "Check or renew the credential profiles of auth.conf.",
     "logserver": "Serve baseLogDir (pilot logs) over HTTP.",
+    "serve": "Serve the factory's web page, /metrics and the pilot logs over HTTP.",
 }
 
 

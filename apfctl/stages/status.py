@@ -133,16 +133,19 @@ def _no_wms(queue: QueueConfig) -> dict[str, Any]:
 
 
 def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None,
-            ledger: Ledger | None = None) -> list[Record]:
+            ledger: Ledger | None = None, *, batch_only: bool = False) -> list[Record]:
     """One record per queue, with its ``wms`` and ``batch`` sections.
 
     ``ledger``: an open ledger to read submitted totals from (cycle has one); else it is opened.
+    ``batch_only`` (``apfctl monitor --live``): only the batch systems' counts, no WMS query,
+    credentials or submitted totals; such records are for showing, not for deciding.
     """
     cycle = cycle or new_cycle_id()
     queues = [loaded.queue(name) for name in queue_names]
     records = {q.name: new_record(q.name, cycle) for q in queues}
     tasks: list[tuple[str, Callable[[], dict[str, dict[str, Any]]]]] = []
-    for (_, endpoint), group in group_by_endpoint(queues, "wmsstatus", "wmsstatusplugin", loaded.context).items():
+    wms_groups = {} if batch_only else group_by_endpoint(queues, "wmsstatus", "wmsstatusplugin", loaded.context)
+    for (_, endpoint), group in wms_groups.items():
         tasks.append(("wms", lambda g=group, e=endpoint: _query_wms(loaded, g, e)))
     for (_, endpoint), group in group_by_endpoint(queues, "batchstatus", "batchstatusplugin",
                                                   loaded.context).items():
@@ -153,6 +156,8 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
         for section, future in futures:
             for queue_name, value in future.result().items():
                 records[queue_name][section] = value
+    if batch_only:
+        return [records[q.name] for q in queues]
     for queue in queues:
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = _no_wms(queue)

@@ -7,12 +7,16 @@ Formats are APF's (docs/monitoring.md):
 * ``PUT /jobs`` JSON ``[{"cid", "label", "factory"}]`` for the pilots submitted
 * ``POST /labels/<factoryId>:<label>`` form ``status=<msg>`` when the message is not empty
 
-APF registered a label only the first time it saw it (after a ``GET /labels``); apfctl runs
-one process per cycle, so it sends the labels of every cycle: ``PUT /labels`` is an update.
+APF registered a label only the first time its process saw it, and apfmon's server mails
+its managers on every label PUT and resets the factory's start time on every factory PUT.
+apfctl runs one process per cycle, so what was registered is kept in the ledger
+(:mod:`apfctl_apfmon.registry`): the factory and each label are sent when new or changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +34,7 @@ class Call:
     form: dict[str, str] | None = None
     key: str | None = None
     queued: float | None = None     # when it first failed (epoch seconds)
+    registers: dict[str, str] | None = None   # registry key -> digest, kept once the call is sent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,7 +42,8 @@ class Call:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Call:
         return cls(method=str(data["method"]), path=str(data["path"]), json=data.get("json"),
-                   form=data.get("form"), key=data.get("key"), queued=data.get("queued"))
+                   form=data.get("form"), key=data.get("key"), queued=data.get("queued"),
+                   registers=data.get("registers"))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -60,20 +66,38 @@ def is_dry_run(record: Mapping[str, Any]) -> bool:
     return isinstance(submission, Mapping) and bool(submission.get("dry_run"))
 
 
+def digest(body: Any) -> str:
+    """A short fingerprint of a JSON body: equal bodies, equal digests."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def build(records: Sequence[Mapping[str, Any]], factory_id: str, factory_info: Mapping[str, str],
-          batch_size: int) -> list[Call]:
-    """The calls for one cycle's records, in the order apfmon needs them (labels before jobs)."""
+          batch_size: int, registered: Mapping[str, str] | None = None) -> list[Call]:
+    """The calls for one cycle's records, in the order apfmon needs them (labels before jobs).
+
+    ``registered`` maps ``factory`` and ``label:<name>`` to the digest of what apfmon was
+    last sent; what is unchanged is not sent again. None: send everything.
+    """
+    registered = registered if registered is not None else {}
     records = [record for record in records if not is_dry_run(record)]
-    calls = [Call("PUT", f"/factories/{quote(factory_id, safe='')}", json=dict(factory_info), key="factory")]
+    calls = []
+    info = dict(factory_info)
+    if registered.get("factory") != digest(info):
+        calls.append(Call("PUT", f"/factories/{quote(factory_id, safe='')}", json=info, key="factory",
+                          registers={"factory": digest(info)}))
     labels = []
     for record in records:
         wms = record.get("wms")
         wmsqueue = wms.get("queue") if isinstance(wms, Mapping) else None
-        labels.append({"name": record["queue"], "factory": factory_id, "wmsqueue": wmsqueue or "",
-                       "batchqueue": "", "resource": "", "localqueue": ""})
+        label = {"name": record["queue"], "factory": factory_id, "wmsqueue": wmsqueue or "",
+                 "batchqueue": "", "resource": "", "localqueue": ""}
+        if registered.get(f"label:{record['queue']}") != digest(label):
+            labels.append(label)
     for chunk in _chunks(labels, batch_size):
         calls.append(Call("PUT", "/labels", json=list(chunk),
-                          key="labels:" + ",".join(sorted(label["name"] for label in chunk))))
+                          key="labels:" + ",".join(sorted(label["name"] for label in chunk)),
+                          registers={f"label:{label['name']}": digest(label) for label in chunk}))
     jobs = []
     for record in records:
         submission = record.get("submission")

@@ -31,6 +31,7 @@ from apfctl.config.keys import Key, parse_verify
 from apfctl.interfaces import FactoryContext, MonitorPlugin
 from apfctl_apfmon.calls import Call, build, expire, is_dry_run, merge
 from apfctl_apfmon.outbox import Outbox
+from apfctl_apfmon.registry import registered, remember
 
 log = logging.getLogger("apfctl.apfmon")
 
@@ -72,6 +73,7 @@ class _Sender:
         self.verify = verify
         self.lock = threading.Lock()
         self.sent = 0
+        self.accepted: dict[str, str] = {}      # what apfmon accepted: registry key -> digest
         self.stopped = False
         self.problem: str | None = None
 
@@ -86,11 +88,13 @@ class _Sender:
                     with self.lock:
                         if self.stopped or remaining <= 0:
                             return
-                    self._send(session, call, min(self.timeout, remaining))
+                    accepted = self._send(session, call, min(self.timeout, remaining))
                     with self.lock:
                         if self.stopped:
                             return
                         self.sent += 1
+                        if accepted:
+                            self.accepted.update(call.registers or {})
         except _Transient as exc:
             with self.lock:
                 self.problem = str(exc)
@@ -98,7 +102,8 @@ class _Sender:
             with self.lock:
                 self.problem = f"{type(exc).__name__}: {exc}"
 
-    def _send(self, session: Any, call: Call, timeout: float) -> None:
+    def _send(self, session: Any, call: Call, timeout: float) -> bool:
+        """True when apfmon accepted the call; False when it refused it for good (not retried)."""
         import requests
 
         url = self.base_url + call.path
@@ -113,16 +118,19 @@ class _Sender:
         if status >= 400:
             log.warning("apfmon refused %s %s (HTTP %d: %s); not retried", call.method, url, status,
                         response.text[:200])
+            return False
+        return True
 
-    def stop(self) -> tuple[int, str | None]:
-        """Stop after the call in flight; (calls done with, the problem met)."""
+    def stop(self) -> tuple[int, str | None, dict[str, str]]:
+        """Stop after the call in flight; (calls done with, the problem met, what apfmon accepted)."""
         with self.lock:
             self.stopped = True
-            return self.sent, self.problem
+            return self.sent, self.problem, dict(self.accepted)
 
 
 class APFMon(MonitorPlugin):
-    """Publishes every cycle to apfmon: factory, labels, new pilots and each label's message."""
+    """Publishes every cycle to apfmon: new pilots and each label's message; the factory and labels when new
+    or changed."""
 
     SECTION_KEYS: ClassVar[Mapping[str, Key]] = SECTION_KEYS
 
@@ -156,12 +164,14 @@ class APFMon(MonitorPlugin):
         if too_old:
             log.warning("apfmon %s: dropped %d calls that failed more than %g h ago", self.section_name, too_old,
                         self.keep / 3600)
-        calls = merge(queued, build(records, self.factory.factory_id, self.factory_info(), self.batch_size))
+        known = registered(self.factory.state_dir, self.section_name)
+        calls = merge(queued, build(records, self.factory.factory_id, self.factory_info(), self.batch_size, known))
         sender = _Sender(self.url, calls, self.timeout, started + self.budget, self.verify)
         worker = threading.Thread(target=sender.run, name=f"apfmon-{self.section_name}", daemon=True)
         worker.start()
         worker.join(max(0.0, started + self.budget - time.monotonic()))
-        sent, problem = sender.stop()
+        sent, problem, accepted = sender.stop()
+        remember(self.factory.state_dir, self.section_name, accepted)
         unsent = calls[sent:]
         if unsent and problem is None:
             problem = f"not done within apfmon.budget = {self.budget:g} s"

@@ -1,4 +1,4 @@
-"""The ``Metrics`` monitor plugin: the factory's OpenMetrics file, rewritten after every cycle.
+"""The ``Metrics`` monitor plugin: the factory's Prometheus textfile, rewritten after every cycle.
 
 Configured by a monitor.conf section that queues name in ``monitorsection``::
 
@@ -9,7 +9,7 @@ Configured by a monitor.conf section that queues name in ``monitorsection``::
 After each ``apfctl cycle`` or ``apfctl submit`` the file holds what
 ``apfctl monitor --format prometheus`` prints: every configured queue of the factory, from
 the ledger the cycle has just written to (so queues cycled by other runs, or not at all,
-keep their rows), and the counters of :mod:`apfctl.monitor.totals`. It is written to a
+keep their rows), and the factory's counters, in the classic text format. It is written to a
 temporary file in the same folder and renamed, so node_exporter never reads half a file.
 A relative ``metrics.file`` is taken from the folder of monitor.conf. ``publish`` never
 raises: a file that cannot be written is a warning and the cycle goes on.
@@ -32,7 +32,7 @@ log = logging.getLogger("apfctl.metrics")
 
 SECTION_KEYS: dict[str, Key] = {
     "metrics.file": Key("path", None, required=True,
-                        doc="the OpenMetrics file to rewrite after each cycle (node_exporter's textfile folder)"),
+                        doc="the Prometheus textfile to rewrite after each cycle (node_exporter's textfile folder)"),
 }
 
 
@@ -70,11 +70,11 @@ class Metrics(MonitorPlugin):
             log.debug("metrics failure", exc_info=True)
 
     def write(self, now: _dt.datetime | None = None) -> None:
-        from apfctl.monitor.machine import render_prometheus, write_atomically
-        from apfctl.monitor.source import context_snapshot, totals
+        from apfctl import dashboard
 
         now = now or _dt.datetime.now(_dt.UTC)
-        view = context_snapshot(self.factory, now, activity=False)
-        counters = totals(self.factory.state_dir, now)
-        write_atomically(self.path, render_prometheus(view, {self.factory.factory_id: counters} if counters else None))
+        view = dashboard.factory_view(self.factory, now, activity=False)
+        counters = dashboard.counters(self.factory.state_dir, now)
+        text = dashboard.prometheus_text(view, {self.factory.factory_id: counters} if counters else None)
+        dashboard.write_atomically(self.path, text)
         log.info("metrics %s: %d queues written to %s", self.section_name, len(view.rows), self.path)

@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 KERNEL = {"__init__", "__main__", "errors", "interfaces", "ledger", "locking", "paths", "plugins", "record"}
 # Modules still at the top that their issues move into packages: credentials.py into auth/
-# (issue 15), logserver.py into the server package (issue 16). Drop each when it has moved.
-MOVING = {"credentials", "logserver"}
+# (issue 15). Drop each when it has moved.
+MOVING = {"credentials"}
 
 HELPERS = re.compile(r"^\s*(from|import) (support|pki|\w+_helpers)\b")
 PATH_EDIT = re.compile(r"sys\.path\.(insert|append)\(")

@@ -1,4 +1,4 @@
-"""The pilot log server under real HTTP requests, traversal attempts included."""
+"""The pilot log server (Starlette under a real uvicorn) under real HTTP requests, traversal attempts included."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
 
-from apfctl.logserver import LogServer, ServeRules, port_of
+from apfctl.serve.app import build_app
+from apfctl.serve.logs import ServeRules, port_of
+from tests.support import serving
 
 
 @pytest.fixture
@@ -41,14 +43,8 @@ def tree(tmp_path: Path) -> Path:
 
 
 def serve(rules: ServeRules) -> Iterator[int]:
-    server = LogServer(rules, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(build_app(rules, footer="apfctl test")) as port:
+        yield port
 
 
 @pytest.fixture
@@ -58,13 +54,14 @@ def port(tree: Path) -> Iterator[int]:
     yield from serve(rules)
 
 
-def get(port: int, path: str, method: str = "GET") -> tuple[int, str, dict[str, str]]:
+def get(port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+        ) -> tuple[int, str, Message]:
     """A raw request: the path is sent exactly as given (no client-side normalisation)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request(method, path)
+        connection.request(method, path, headers=headers or {})
         response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace"), dict(response.getheaders())
+        return response.status, response.read().decode("utf-8", "replace"), response.headers
     finally:
         connection.close()
 
@@ -118,7 +115,8 @@ def test_listing_hides_what_is_refused(port):
     status, _, headers = get(port, "/2026-11-25")
     assert status == 301 and headers["Location"] == "/2026-11-25/"
     assert get(port, "/2026-11-25/nothing-here.out")[0] == 404
-    assert get(port, "/", method="POST")[0] == 501
+    assert get(port, "/", method="POST")[0] == 405
+    assert get(port, "/2026-11-25/BNL_ATLAS_1/1234.5.out", method="PUT")[0] == 405
 
 
 def test_robots_denied_by_default(port):

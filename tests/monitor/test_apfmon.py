@@ -224,3 +224,47 @@ def test_the_outbox_gives_each_queued_file_to_one_publisher_and_takes_over_dead_
     assert [c.json for c in first.claim()] == [[1]]
     first.put([])                                       # all sent: the claim goes away
     assert list((tmp_path / "box").iterdir()) == []
+
+
+def test_factory_and_labels_are_sent_when_new_or_changed_not_every_cycle(tmp_path, apfmon, httpserver):
+    """apfmon mails its managers on every label PUT and resets the factory's start on every factory PUT."""
+    from apfctl.ledger import Ledger
+
+    loaded = make_factory(tmp_path, httpserver.url_for("/api"))
+    Ledger(loaded.context.state_dir).close()                     # the cycle's ledger, where registrations go
+
+    def cycle(*records):
+        apfmon.requests.clear()
+        publish(loaded, list(records))
+        return [(method, path) for method, path, _ in apfmon.requests]
+
+    first = cycle(record("BNL_1", submitted=1, ids=["1.0"]), record("CERN_1", submitted=0, ids=[]))
+    assert first[:2] == [("PUT", f"/api/factories/{FACTORY}"), ("PUT", "/api/labels")]
+    again = cycle(record("BNL_1", submitted=1, ids=["2.0"]), record("CERN_1", submitted=0, ids=[]))
+    assert again == [("PUT", "/api/jobs"), ("POST", f"/api/labels/{FACTORY}:BNL_1"),
+                     ("POST", f"/api/labels/{FACTORY}:CERN_1")]   # pilots and messages only
+    moved = record("CERN_1", submitted=0, ids=[])
+    moved["wms"]["queue"] = "CERN_NEW_PANDA_QUEUE"
+    assert cycle(record("BNL_1", submitted=0, ids=[]), moved)[0] == ("PUT", "/api/labels")
+    assert apfmon.requests[0][2] == [{"name": "CERN_1", "factory": FACTORY, "wmsqueue": "CERN_NEW_PANDA_QUEUE",
+                                      "batchqueue": "", "resource": "", "localqueue": ""}]   # the changed one only
+    with Ledger(loaded.context.state_dir, create=False) as ledger:
+        kept = ledger.actions(kind="apfmon.registered")
+    assert [action["detail"]["key"] for action in kept] == ["factory", "label:BNL_1", "label:CERN_1", "label:CERN_1"]
+
+    # a new process (the next cron cycle) reads the same ledger: still nothing to register
+    loaded = make_factory(tmp_path, httpserver.url_for("/api"))
+    assert ("PUT", "/api/labels") not in cycle(record("BNL_1", submitted=0, ids=[]), moved)
+
+
+def test_labels_apfmon_refused_or_never_got_are_sent_again(tmp_path, apfmon, httpserver):
+    from apfctl.ledger import Ledger
+
+    loaded = make_factory(tmp_path, httpserver.url_for("/api"))
+    Ledger(loaded.context.state_dir).close()
+    apfmon.status = 400
+    publish(loaded, [record("BNL_1", submitted=0, ids=[])])
+    apfmon.status = 201
+    apfmon.requests.clear()
+    publish(loaded, [record("BNL_1", submitted=0, ids=[])])
+    assert [path for _, path, _ in apfmon.requests][:2] == [f"/api/factories/{FACTORY}", "/api/labels"]

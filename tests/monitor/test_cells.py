@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apfctl.monitor.cells import age_text, shorten, sparkline
+from apfctl.dashboard.cells import age_text, shorten, sparkline
 
 
 @pytest.mark.parametrize(("seconds", "text"), [

@@ -75,7 +75,7 @@ def test_json_with_queue_patterns_and_sort(factory):
 
 
 def test_prometheus_file_is_written_atomically_and_counters_only_grow(factory, tmp_path):
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    from prometheus_client.parser import text_string_to_metric_families
 
     def submitted_total(path):
         families = {f.name: f for f in text_string_to_metric_families(path.read_text())}
@@ -122,7 +122,7 @@ def test_bad_cycle_interval_is_a_config_error(tmp_path, monkeypatch):
 
 
 def test_several_factories_in_one_table_and_one_metrics_file(tmp_path, monkeypatch):
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    from prometheus_client.parser import text_string_to_metric_families
 
     specs = []
     for name, queues in (("east", ["SHARED", "EAST_ONLY"]), ("west", ["SHARED"])):
@@ -140,4 +140,30 @@ def test_several_factories_in_one_table_and_one_metrics_file(tmp_path, monkeypat
     pending = {(s.labels["factory"], s.labels["queue"]): s.value for s in families["apfctl_pilots"].samples
                if s.labels["state"] == "pending"}
     assert pending == {("east", "SHARED"): 10, ("east", "EAST_ONLY"): 13, ("west", "SHARED"): 10}
+    assert len(families["apfctl_pilots_submitted"].samples) == 3        # one _total per queue (classic format)
+    assert {s.labels["factory"] for s in families["apfctl_counters_start_timestamp_seconds"].samples} == {"east",
+                                                                                                         "west"}
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+
+    text = run(*specs, "--format", "openmetrics").stdout
+    families = {f.name: f for f in openmetrics_families(text)}
     assert len(families["apfctl_pilots_submitted"].samples) == 6        # _total and _created per queue
+
+
+def test_live_reads_only_the_batch_systems_unless_asked_for_the_wms(tmp_path, monkeypatch):
+    """No column shows WMS numbers: a refresh must not query PanDA (or any WMS) for nothing."""
+    from apfctl.config.loader import load
+    from apfctl.dashboard.source import snapshot
+    from apfctl.stages import status
+
+    config = write_factory(tmp_path / "conf", {"Q1": {"wmsstatusplugin": "File",
+                                                      "wmsstatus.file.path": str(tmp_path / "wms.json")}})
+    (tmp_path / "wms.json").write_text('{"Q1": {"ready": 5}}')
+    loaded = load(str(config), str(tmp_path / "state"))
+    asked = []
+    real = status._query_wms
+    monkeypatch.setattr(status, "_query_wms", lambda *args: asked.append(args) or real(*args))
+    view = snapshot(loaded, live=True)
+    assert view.source == "live" and view.rows[0].pending == 0 and asked == []
+    snapshot(loaded, live=True, wms=True)
+    assert len(asked) == 1

@@ -123,3 +123,39 @@ def test_a_resized_terminal_is_redrawn_at_its_new_width_at_once(env):
     lines = [line for line in frame.replace("\r", "").split("\n") if line.strip()]
     assert any(line.startswith("BNL_1") for line in lines)
     assert all(len(line) <= 40 for line in lines) and b"last msg" not in resized
+
+
+def last_frame(output):
+    frame = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", output.split(b"\x1b[H")[-1]).decode("utf-8", "replace")
+    return [line for line in frame.replace("\r", "").split("\n") if line.strip()]
+
+
+def test_keys_scroll_filter_and_sort_the_live_table(tmp_path):
+    names = [f"SITE_{index:02d}" for index in range(40)]
+    config = write_factory(tmp_path / "conf", {name: {} for name in names})
+    with Ledger(tmp_path / "state") as ledger:
+        ledger.store([record(name, 1, now=dt.datetime.now(dt.UTC), pending=index) for index, name in enumerate(names)])
+    env = {**os.environ, "APFCTL_CONFIG": str(config), "APFCTL_STATE_DIR": str(tmp_path / "state"),
+           "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
+    pid, master = spawn(env, "--interval", "600", rows=15, columns=80)
+    try:
+        first = last_frame(read_until(master, lambda out: b"q quit" in out))
+        assert [line.split()[0] for line in first[3:13]] == names[:10] and "rows 1-10 of 40" in first[-2]
+        screens = {}
+        for name, keys, expect in (("end", b"\x1b[F", b"rows 31-40"), ("up", b"k", b"rows 30-39"),
+                                   ("home", b"\x1b[H", b"rows 1-10"), ("pgdn", b"\x1b[6~", b"rows 10-19"),
+                                   ("filter", b"/SITE_3*\r", b"filter SITE_3*"), ("sort", b"\x1bsss", b"sort pending")):
+            os.write(master, keys)
+            screens[name] = last_frame(read_until(master, lambda out, e=expect: e in out))
+        os.write(master, b"q")
+        finish(pid, master)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(master)
+    assert screens["end"][3].startswith("SITE_30") and screens["end"][12].startswith("SITE_39")
+    assert screens["up"][3].startswith("SITE_29")
+    assert screens["pgdn"][3].startswith("SITE_09")
+    assert [line.split()[0] for line in screens["filter"][3:13]] == names[30:40]
+    assert "rows 1-10 of 10" in screens["filter"][-2]
+    assert [line.split()[0] for line in screens["sort"][3:6]] == ["SITE_39", "SITE_38", "SITE_37"]

@@ -8,11 +8,11 @@ import re
 import pytest
 from rich.console import Console
 
-from apfctl.monitor import cells, plain
-from apfctl.monitor.machine import render_json, render_prometheus
-from apfctl.monitor.table import render
-from apfctl.monitor.totals import Totals
-from apfctl.monitor.view import QueueSpec, build_view
+from apfctl.dashboard import cells, plain
+from apfctl.dashboard.machine import render_json, render_prometheus
+from apfctl.dashboard.table import render
+from apfctl.dashboard.totals import Totals
+from apfctl.dashboard.view import QueueSpec, build_view
 from tests.monitor.monitor_helpers import MSG, NOW, record
 
 ANSI = re.compile(r"\x1b\[")
@@ -127,7 +127,7 @@ def test_prometheus_output_is_valid_openmetrics_with_gauges_and_counters():
     totals = {"BNL": Totals(created=1764000000.0, watermark=0.0,
                             queues={"HEALTHY": {"submitted": 120, "retired": 3, "cycles": 20},
                                     "FAILING": {"cycles": 2, "errors_batch": 2}})}
-    families = parse_openmetrics(render_prometheus(view, totals))
+    families = parse_openmetrics(render_prometheus(view, totals, openmetrics=True))
 
     def sample(family, name, **labels):
         for s in families[family].samples:
@@ -157,26 +157,28 @@ def test_prometheus_output_is_valid_openmetrics_with_gauges_and_counters():
 
 def test_prometheus_escapes_label_values():
     view = build_view([QueueSpec('odd"queue\\name')], {}, now=NOW)
-    families = parse_openmetrics(render_prometheus(view))
+    families = parse_openmetrics(render_prometheus(view, openmetrics=True))
     assert families["apfctl_queue_configured"].samples[0].labels["queue"] == 'odd"queue\\name'
 
 
 def test_prometheus_output_of_an_empty_ledger_still_parses():
-    families = parse_openmetrics(render_prometheus(build_view([], {}, now=NOW)))
+    families = parse_openmetrics(render_prometheus(build_view([], {}, now=NOW), openmetrics=True))
     assert families == {}
 
 
-def test_a_screen_too_short_for_every_queue_says_how_many_are_not_shown():
+def test_a_screen_too_short_for_every_queue_draws_the_rows_from_first_that_fit():
     view = build_view([QueueSpec(f"Q{index:02d}") for index in range(40)], {}, now=NOW)
     text = draw_height(view, 100, 12)
     lines = text.rstrip("\n").splitlines()
-    assert len(lines) <= 12
-    assert "… 34 more queues" in text and "Q05" in text and "Q06" not in text
+    assert len(lines) == 12 and lines[-1].startswith("q quit")
+    assert "Q00" in text and "Q06" in text and "Q07" not in text        # 12 - 3 heading lines - note - footer
+    text = draw_height(view, 100, 12, first=30)
+    assert "Q29" not in text and "Q30" in text and "Q36" in text and "Q37" not in text
 
 
-def draw_height(view, width, height):
+def draw_height(view, width, height, first=0):
     console = Console(width=width, height=height, record=True, force_terminal=True)
-    console.print(render(view, width, height=height, footer="q quit"))
+    console.print(render(view, width, height=height, footer="q quit", first=first))
     return console.export_text()
 
 

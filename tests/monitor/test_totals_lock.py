@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from apfctl.monitor import totals
+from apfctl.dashboard import totals
 
 
 def test_a_held_lock_gives_up_after_the_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from apfctl.monitor.view import (
+from apfctl.dashboard.view import (
     ACTIVITY_BUCKETS,
     QueueSpec,
     build_view,

@@ -1,9 +1,10 @@
-"""Serving pilot logs (``baseLogDir``) over HTTP, so the URLs pilots were given resolve.
+"""What of ``baseLogDir`` may be served, so the URLs pilots were given resolve and nothing else does.
 
-Read-only GET/HEAD on a threaded ``http.server``. A request is served only when the real
-path (symlinks resolved) lies inside ``baseLogDir``; ``..``, hidden files, the state folder
-and credential files are refused. Directory listings follow ``logserver.index``;
-``robots.txt`` follows ``logserver.allowrobots`` (APF wrote the file; apfctl answers it).
+A request is served only when the real path (symlinks resolved) lies inside
+``baseLogDir``; ``..``, hidden files, the state folder and credential files are refused.
+Directory listings follow ``logserver.index``; ``robots.txt`` follows
+``logserver.allowrobots`` (APF wrote the file; apfctl answers it). The HTTP side is in
+:mod:`apfctl.serve.app`.
 """
 
 from __future__ import annotations
@@ -11,18 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import html
-import logging
 import mimetypes
-import shutil
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
-
-log = logging.getLogger("apfctl.logserver")
 
 TEXT_SUFFIXES = frozenset({".log", ".out", ".err", ".jdl", ".conf", ".txt", ".sh", ".py", ".c", ".h", ".json"})
 #: file names never served, wherever they are: proxies, keys, bearer tokens
@@ -126,90 +120,8 @@ def listing(rules: ServeRules, folder: Path, url_path: str, footer: str) -> str:
             + "\n".join(rows) + f"\n</table>\n<address>{html.escape(footer)}</address>\n</body></html>\n")
 
 
-class LogRequestHandler(BaseHTTPRequestHandler):
-    """GET and HEAD under the server's rules; everything else is 405."""
-
-    server: LogServer
-    server_version = "apfctl-logserver"
-
-    def do_GET(self) -> None:
-        self._serve(body=True)
-
-    def do_HEAD(self) -> None:
-        self._serve(body=False)
-
-    def _serve(self, body: bool) -> None:
-        rules = self.server.rules
-        url_path = urlsplit(self.path).path or "/"
-        if url_path == "/robots.txt" and not rules.allow_robots:
-            self._text(HTTPStatus.OK, ROBOTS_DENY, body)
-            return
-        real, reason = rules.locate(url_path)
-        if real is None:
-            if reason:
-                log.warning("refused %s from %s: %s", self.path, self.client_address[0], reason)
-                self._text(HTTPStatus.FORBIDDEN, f"refused: {reason}\n", body)
-            else:
-                self._text(HTTPStatus.NOT_FOUND, f"not found: {url_path}\n", body)
-            return
-        if real.is_dir():
-            self._directory(real, url_path, body)
-        else:
-            self._file(real, body)
-
-    def _directory(self, real: Path, url_path: str, body: bool) -> None:
-        rules = self.server.rules
-        if not url_path.endswith("/"):
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", url_path + "/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if not rules.index:
-            self._text(HTTPStatus.FORBIDDEN, "refused: directory listing is disabled (logserver.index)\n", body)
-            return
-        page = listing(rules, real, url_path.rstrip("/"), self.server.footer).encode("utf-8")
-        self._send(HTTPStatus.OK, "text/html; charset=utf-8", page, body)
-
-    def _file(self, real: Path, body: bool) -> None:
-        try:
-            stream = real.open("rb")
-        except OSError:
-            self._text(HTTPStatus.FORBIDDEN, "refused: cannot read the file\n", body)
-            return
-        with stream:
-            size = real.stat().st_size
-            kind = "text/plain; charset=utf-8" if real.suffix in TEXT_SUFFIXES else (
-                mimetypes.guess_type(real.name)[0] or "application/octet-stream")
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            if body:
-                shutil.copyfileobj(stream, self.wfile)
-
-    def _text(self, status: HTTPStatus, text: str, body: bool) -> None:
-        self._send(status, "text/plain; charset=utf-8", text.encode("utf-8"), body)
-
-    def _send(self, status: HTTPStatus, kind: str, data: bytes, body: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s %s", self.client_address[0], format % args)
-
-
-class LogServer(ThreadingHTTPServer):
-    """The threaded HTTP server; ``serve_forever`` until shut down."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, rules: ServeRules, host: str = "", port: int = 80) -> None:
-        self.rules = rules
-        super().__init__((host, port), LogRequestHandler)
-        self.footer = f"apfctl at {socket.gethostname()} Port {self.server_address[1]}"
+def content_type(real: Path) -> str:
+    """Pilot logs and scripts as UTF-8 text (browsers show them), anything else by its suffix."""
+    if real.suffix in TEXT_SUFFIXES:
+        return "text/plain; charset=utf-8"
+    return mimetypes.guess_type(real.name)[0] or "application/octet-stream"

@@ -6,8 +6,8 @@ the activity is the number of pilots submitted over the sparkline's two hours.
 
 from __future__ import annotations
 
-from apfctl.monitor import cells
-from apfctl.monitor.view import View
+from apfctl.dashboard import cells
+from apfctl.dashboard.view import View
 
 HEADERS = ("queue", "created", "held", "running", "exiting", "done 1h", "fault 1h", "sub", "sub 2h", "age",
            "last msg")

@@ -1,5 +1,7 @@
 """The live screen: redraw the table every interval until the operator presses ``q`` or Ctrl-C.
 
+Keys scroll, filter and sort at once (:mod:`apfctl.dashboard.navigate`); a refresh keeps them.
+
 The table is drawn on the terminal's alternate screen (rich ``Live``), and the keyboard is
 read in cbreak mode (keys without Enter, Ctrl-C still a signal). Both are undone on the
 way out, whatever the way out is, so the shell gets its terminal back as it was.
@@ -8,6 +10,7 @@ way out, whatever the way out is, so the shell gets its terminal back as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import signal
@@ -19,8 +22,10 @@ import tty
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from apfctl.dashboard.navigate import Navigator, key_names
+from apfctl.dashboard.table import FOOTER_LINES, room
+from apfctl.dashboard.view import View
 from apfctl.errors import ApfctlError
-from apfctl.monitor.view import View
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -79,26 +84,28 @@ class _Fetch:
         return not self.thread.is_alive()
 
 
-def run(fetch: Callable[[], View], draw: Callable[[View, int, int, str], RenderableType], interval: float,
-        console: Console | None = None) -> None:
-    """Fetch and draw every ``interval`` seconds; ``q`` quits, ``r`` refreshes now.
+def run(fetch: Callable[[], View], draw: Callable[[View, int, int, str, int], RenderableType], interval: float,
+        console: Console | None = None, navigator: Navigator | None = None) -> None:
+    """Fetch and draw every ``interval`` seconds; the keys of :mod:`apfctl.dashboard.navigate` act at once.
 
-    The first fetch happens before the screen is taken, so a broken configuration or
-    ledger is one line on a normal terminal. A later failure keeps the last view on screen
-    with the error in its footer (a locked ledger is usually gone by the next refresh).
+    ``draw(view, width, height, footer, first)`` draws the rows from ``first`` that fit. The
+    first fetch happens before the screen is taken, so a broken configuration or ledger is
+    one line on a normal terminal. A later failure keeps the last view on screen with the
+    error in its footer (a locked ledger is usually gone by the next refresh).
     """
     from rich.console import Console
     from rich.live import Live
 
     console = console or Console()
+    nav = navigator or Navigator()
     fd = sys.stdin.fileno() if sys.stdin.isatty() else None
     view = fetch()
     problem = ""
     state = {"dirty": True}
 
     def footer() -> str:
-        keys = "q quit · r refresh" if fd is not None else "Ctrl-C quits"
-        text = f"{keys} · every {interval:g}s"
+        keys = nav.HELP if fd is not None else "Ctrl-C quits"
+        text = f"{nav.status()} · every {interval:g}s\n{keys}"
         return f"{text} · {problem}" if problem else text
 
     try:
@@ -119,12 +126,18 @@ def run(fetch: Callable[[], View], draw: Callable[[View, int, int, str], Rendera
                     state["dirty"] = True
                 if state["dirty"]:
                     state["dirty"] = False       # before drawing: a resize during the draw draws again
-                    screen.update(draw(view, console.width, console.height, footer()), refresh=True)
+                    nav.room = room(console.height, FOOTER_LINES + (0 if view.has_cycles else 1))
+                    shown = dataclasses.replace(view, rows=nav.rows(view.rows))
+                    screen.update(draw(shown, console.width, console.height, footer(), nav.first), refresh=True)
                 wait = TICK if pending is not None else min(TICK, next_fetch - time.monotonic())
-                keys = _read_keys(fd, max(0.0, wait)).lower()
-                if "q" in keys:
+                for key in key_names(_read_keys(fd, max(0.0, wait))):
+                    nav.press(key)
+                    state["dirty"] = True
+                if nav.quit:
                     return
-                if "r" in keys and pending is None:
-                    next_fetch = 0.0
+                if nav.refresh:
+                    nav.refresh = False
+                    if pending is None:
+                        next_fetch = 0.0
     except KeyboardInterrupt:
         return

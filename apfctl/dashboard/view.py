@@ -44,6 +44,44 @@ class QueueSpec:
     enabled: bool = True
 
 
+@dataclass(frozen=True)
+class LimitingStep:
+    """The step of a decision that limited it: the rule's name and its APF message (``Rule:k=v,...``)."""
+
+    rule: str
+    step: str
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def limiting_step(decision: Mapping[str, Any]) -> LimitingStep | None:
+    """The last step that lowered the number of pilots, from the trace, else from APF's message.
+
+    APF's message is the chain's steps joined by ``;``, each ``Rule:in=N,...,ret=M``: the
+    limiting step is the last one whose ``ret`` is below its ``in``.
+    """
+    trace = decision.get("trace")
+    if isinstance(trace, list) and trace:
+        for step in reversed(trace):
+            if isinstance(step, Mapping) and type(step.get("in")) is int and type(step.get("out")) is int \
+                    and step["out"] < step["in"]:
+                return LimitingStep(str(step.get("rule")), str(step.get("msg") or step.get("rule")))
+        return None
+    msg = decision.get("msg")
+    for step in reversed(msg.split(";") if isinstance(msg, str) else []):
+        rule, _, rest = step.partition(":")
+        pairs = dict(part.partition("=")[::2] for part in rest.split(",") if "=" in part)
+        before, after = _int(pairs.get("in")), _int(pairs.get("ret"))
+        if before is not None and after is not None and after < before:
+            return LimitingStep(rule.strip(), step.strip())
+    return None
+
+
 @dataclass
 class Row:
     queue: str
@@ -63,6 +101,9 @@ class Row:
     submitted: int | None = None             # pilots submitted by the last cycle
     retired: int | None = None
     msg: str = ""                            # the decision message (APF's last msg)
+    limited_by: LimitingStep | None = None   # the rule that last lowered the decision, if any
+    credential: str | None = None            # the auth.conf profile the queue submits with
+    credential_lifetime: float | None = None  # its seconds left at the last cycle
     errors: dict[str, str] = field(default_factory=dict)   # source (wms/batch/submission) -> error
     activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
     health: Health = "never"
@@ -87,6 +128,9 @@ class Row:
             **{name: getattr(self, name) for name in COUNT_FIELDS},
             "decided": self.decided, "submitted": self.submitted, "retired": self.retired,
             "msg": self.msg, "errors": dict(self.errors),
+            "credential": self.credential, "credential_lifetime": self.credential_lifetime,
+            "limited_by": None if self.limited_by is None else {"rule": self.limited_by.rule,
+                                                                "step": self.limited_by.step},
             "activity": {"window": ACTIVITY_WINDOW, "bucket": ACTIVITY_BUCKET, "submitted": list(self.activity)},
         }
 
@@ -182,10 +226,16 @@ def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
     if isinstance(batch, Mapping) and batch.get("ok"):
         for name in COUNT_FIELDS:
             setattr(row, name, _count(batch, name))
+        credential = batch.get("credential")
+        if isinstance(credential, Mapping):
+            lifetime = credential.get("lifetime")
+            row.credential = str(credential.get("profile") or "") or None
+            row.credential_lifetime = float(lifetime) if type(lifetime) in (int, float) else None
     decision = record.get("decision")
     if isinstance(decision, Mapping):
         row.decided = _count(decision, "pilots")
         row.msg = str(decision.get("msg") or "")
+        row.limited_by = limiting_step(decision)
     submission = record.get("submission")
     if isinstance(submission, Mapping):
         row.submitted = _count(submission, "submitted")

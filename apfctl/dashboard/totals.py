@@ -1,4 +1,5 @@
-"""Counters for Prometheus that only ever grow: pilots submitted and retired, cycles, errors.
+"""Counters for Prometheus that only ever grow: pilots submitted and retired, cycles, errors;
+and, beside them, each queue's failing streak (cycles in a row that failed, 0 after a good one).
 
 Summing the whole ledger on every scrape would cost more as it grows, and its retention
 would make the sums shrink (which Prometheus reads as counter resets). Instead the counts
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apfctl.monitor.view import record_errors, record_time
+from apfctl.dashboard.view import record_errors, record_time
 
 OVERLAP = 3600.0     # records are re-read this far back: a cycle is stored after it ran
 log = logging.getLogger("apfctl.monitor")
@@ -54,8 +55,10 @@ class Totals:
                 value = submission.get(name)
                 if type(value) is int and value > 0:
                     counts[name] = counts.get(name, 0) + value
-        for source in record_errors(record):
+        errors = record_errors(record)
+        for source in errors:
             counts[f"errors_{source}"] = counts.get(f"errors_{source}", 0) + 1
+        counts["failing_streak"] = counts.get("failing_streak", 0) + 1 if errors else 0
         return True
 
     def forget_old(self) -> None:

@@ -1,8 +1,11 @@
 """The terminal table: rich text, laid out here to fit the console's width (and height).
 
-Cells never wrap: when the terminal is too narrow for every column at its minimum width,
-the least important columns are left out (activity first, the queue name never), and the
-remaining text is cut with an ellipsis. ``wide`` lets the last msg wrap in its own column.
+Cells never wrap. When the terminal is too narrow for every column, the headers get
+their short names (``run``, ``fault``), then the least important columns are left out
+(activity first, the queue name never). Queue names that do not fit are cut in the middle
+so that they stay distinct (:func:`apfctl.dashboard.cells.distinct_names`), and the last
+msg shows the step of the rule that limited the decision. ``wide`` shows the whole
+message instead, wrapped in its own column.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from apfctl.monitor import cells
-from apfctl.monitor.view import ACTIVITY_BUCKETS, Row, View
+from apfctl.dashboard import cells
+from apfctl.dashboard.view import ACTIVITY_BUCKETS, Row, View
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -26,30 +29,35 @@ class Column:
     priority: int           # the lowest is left out first when the terminal is narrow
     min_width: int
     numeric: bool = False
+    short: str = ""         # the header when the terminal is narrow
+
+    def title(self, compact: bool) -> str:
+        return self.short if compact and self.short else self.header
 
 
 COLUMNS = (
     Column("queue", "queue", 100, 8),
-    Column("pending", "created", 90, 7, True),
+    Column("pending", "created", 90, 4, True, "crtd"),
     Column("held", "held", 50, 4, True),
-    Column("running", "running", 88, 7, True),
-    Column("exiting", "exiting", 45, 7, True),
-    Column("done_1h", "done 1h", 70, 7, True),
-    Column("fault_1h", "fault 1h", 72, 8, True),
+    Column("running", "running", 88, 3, True, "run"),
+    Column("exiting", "exiting", 45, 4, True, "exit"),
+    Column("done_1h", "done 1h", 70, 4, True, "done"),
+    Column("fault_1h", "fault 1h", 72, 5, True, "fault"),
     Column("submitted", "sub", 80, 3, True),
     Column("activity", "activity 2h", 30, ACTIVITY_BUCKETS),
     Column("age", "age", 95, 5),
     Column("msg", "last msg", 60, 12),
 )
+FOOTER_LINES = 2     # the live screen's footer: the rows shown and the keys
 
 
-def _text(row: Row, key: str, several: bool = False) -> str:
+def _text(row: Row, key: str, several: bool = False, wide: bool = False) -> str:
     if key == "activity":
         return cells.sparkline(row.activity)
     if key == "age":
         return cells.age_text(row.age)
     if key == "msg":
-        return cells.message(row)
+        return cells.message(row) if wide else cells.brief_message(row)
     if key == "queue":
         return row.label if several else row.queue
     return cells.count_text(getattr(row, key))
@@ -67,36 +75,48 @@ def _style(row: Row, key: str) -> str:
     return "yellow" if key == "held" and row.held else ""
 
 
-def layout(rows: list[Row], width: int, several: bool = False) -> list[tuple[Column, int]]:
-    """Each shown column with its width, so that the table is at most ``width`` wide.
+def layout(rows: list[Row], width: int, several: bool = False, wide: bool = False,
+           ) -> tuple[list[tuple[Column, int]], bool]:
+    """Each shown column with its width, so that the table is at most ``width`` wide; and
+    whether the headers are the short ones.
 
-    Every column but the queue name and the last msg gets its natural width; when even
-    their minimum widths do not fit, the least important columns are left out. What is
-    left goes to the queue name first, then to the last msg.
+    Every column but the queue name and the last msg gets its natural width. When the
+    columns without the activity sparkline do not fit, the short headers are used; when
+    even their minimum widths do not fit, the least important columns are left out. What
+    is left goes to the queue name first, then to the last msg.
     """
     from rich.cells import cell_len
 
-    natural = {c.key: max([len(c.header), c.min_width, *(cell_len(_text(row, c.key, several)) for row in rows)])
-               for c in COLUMNS}
+    contents = {c.key: max([c.min_width, *(cell_len(_text(row, c.key, several, wide)) for row in rows)])
+                for c in COLUMNS}
     flexible = {"queue", "msg"}
 
-    def needed(columns: list[Column]) -> int:
-        return (sum(c.min_width if c.key in flexible else natural[c.key] for c in columns)
+    def natural(column: Column, compact: bool) -> int:
+        return max(len(column.title(compact)), contents[column.key])
+
+    def needed(columns: list[Column], compact: bool) -> int:
+        return (sum(c.min_width if c.key in flexible else natural(c, compact) for c in columns)
                 + _GAP * (len(columns) - 1))
 
     chosen = list(COLUMNS)
-    while len(chosen) > 1 and needed(chosen) > width:
+    compact = needed([c for c in chosen if c.key != "activity"], False) > width
+    while len(chosen) > 1 and needed(chosen, compact) > width:
         chosen.remove(min(chosen, key=lambda c: c.priority))
     keys = {c.key for c in chosen}
-    spare = max(0, width - needed(chosen))
-    widths = {c.key: natural[c.key] for c in chosen if c.key not in flexible}
-    widths["queue"] = min(natural["queue"], COLUMNS[0].min_width + spare)
+    spare = max(0, width - needed(chosen, compact))
+    widths = {c.key: natural(c, compact) for c in chosen if c.key not in flexible}
+    widths["queue"] = min(natural(COLUMNS[0], compact), COLUMNS[0].min_width + spare)
     spare -= widths["queue"] - COLUMNS[0].min_width
     if "msg" in keys:
-        widths["msg"] = min(natural["msg"], COLUMNS[-1].min_width + spare)
+        widths["msg"] = min(natural(COLUMNS[-1], compact), COLUMNS[-1].min_width + spare)
     if len(chosen) == 1:   # narrower than the queue name's minimum: cut the name itself
         widths["queue"] = max(1, min(widths["queue"], width))
-    return [(c, widths[c.key]) for c in chosen]
+    return [(c, widths[c.key]) for c in chosen], compact
+
+
+def room(height: int, footer_lines: int = FOOTER_LINES) -> int:
+    """How many rows the live screen shows below the summary, the header and its rule."""
+    return max(1, height - 3 - footer_lines)
 
 
 def _summary(view: View, shown: int) -> str:
@@ -134,31 +154,32 @@ def _chunks(text: str, width: int) -> list[str]:
 
 
 def render(view: View, width: int, *, wide: bool = False, footer: str | None = None,
-           height: int | None = None) -> RenderableType:
+           height: int | None = None, first: int = 0) -> RenderableType:
     """The whole screen: a one-line summary, the table, and a note when nothing ran yet.
 
     Lines are laid out here rather than by ``rich.table`` (whose per-cell layout costs
     seconds for a thousand queues): each cell is cut or padded to the width that
-    :func:`layout` gave its column. With ``height`` (the live screen), rows that do not
-    fit are counted instead of drawn.
+    :func:`layout` gave its column. With ``height`` (the live screen), the rows from
+    ``first`` that fit are drawn, and ``footer`` (its lines) below them.
     """
     from rich.console import Group
     from rich.text import Text
 
     several = view.several_factories
-    shown = layout(view.rows, width, several)
+    rows = view.rows
+    if height is not None:
+        note = 1 if not view.rows or not view.has_cycles else 0
+        rows = rows[first:first + room(height, (footer.count("\n") + 1 if footer else 0) + note)]
+    shown, compact = layout(rows, width, several, wide)
+    names = cells.distinct_names([_text(row, "queue", several) for row in rows], shown[0][1])
     gap = " " * _GAP
     header = Text(style="bold", no_wrap=True, overflow="ellipsis")
     for index, (column, column_width) in enumerate(shown):
-        header.append((gap if index else "") + _fit(column.header, column_width, column.numeric))
+        header.append((gap if index else "") + _fit(column.title(compact), column_width, column.numeric))
     table_width = sum(w for _, w in shown) + _GAP * (len(shown) - 1)
     lines: list[RenderableType] = [Text(_summary(view, len(view.rows)), style="bold", no_wrap=True,
                                         overflow="ellipsis"), header, Text("─" * min(width, table_width))]
-    rows = view.rows
-    if height is not None:
-        room = max(1, height - len(lines) - 1 - (1 if footer else 0))
-        rows = rows if len(rows) <= room else rows[:room - 1]
-    for row in rows:
+    for position, row in enumerate(rows):
         line = Text(style="dim" if not (row.configured and row.enabled) else "", no_wrap=True, overflow="crop")
         more: list[str] = []
         offset = 0
@@ -166,7 +187,7 @@ def render(view: View, width: int, *, wide: bool = False, footer: str | None = N
             if index:
                 line.append(gap)
                 offset += _GAP
-            text = _text(row, column.key, several)
+            text = names[position] if column.key == "queue" else _text(row, column.key, several, wide)
             if wide and column.key == "msg":
                 more = _chunks(text, column_width)
                 text, more = more[0], more[1:]
@@ -175,13 +196,10 @@ def render(view: View, width: int, *, wide: bool = False, footer: str | None = N
                 offset += column_width
         lines.append(line)
         lines.extend(Text(" " * offset + chunk, style=_style(row, "msg") or None, no_wrap=True) for chunk in more)
-    if len(rows) < len(view.rows):
-        lines.append(Text(f"… {len(view.rows) - len(rows)} more queues: narrow with --queue, or --sort",
-                          style="dim", no_wrap=True, overflow="ellipsis"))
     if not view.rows:
         lines.append(Text("no enabled queues", style="dim", no_wrap=True, overflow="ellipsis"))
     elif not view.has_cycles:
         lines.append(Text("no cycles yet: run apfctl cycle --all", style="dim", no_wrap=True, overflow="ellipsis"))
     if footer:
-        lines.append(Text(footer, style="dim", no_wrap=True, overflow="ellipsis"))
+        lines.extend(Text(part, style="dim", no_wrap=True, overflow="ellipsis") for part in footer.split("\n"))
     return Group(*lines)

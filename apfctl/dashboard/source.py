@@ -2,8 +2,8 @@
 
 From the ledger, a view costs two indexed queries: each queue's last record, and the last
 two hours of records for the activity sparkline. Live, the status stage is run for the
-shown queues (one query per backend endpoint) and its batch counts replace the recorded
-ones; the last msg, submissions and cycle age still come from the ledger.
+shown queues (one query per batch endpoint; the WMS only when asked) and its batch counts
+replace the recorded ones; the last msg, submissions and cycle age still come from the ledger.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apfctl.monitor.view import ACTIVITY_WINDOW, DEFAULT_INTERVAL, QueueSpec, View, build_view, matches
+from apfctl.dashboard.view import ACTIVITY_WINDOW, DEFAULT_INTERVAL, QueueSpec, View, build_view, matches
 
 if TYPE_CHECKING:
     from apfctl.config.loader import Loaded
     from apfctl.config.model import FactoryConfig, QueueConfig
+    from apfctl.dashboard.totals import Totals
     from apfctl.interfaces import FactoryContext
-    from apfctl.monitor.totals import Totals
 
 log = logging.getLogger("apfctl.monitor")
 
@@ -35,16 +35,20 @@ def queue_specs(factory: FactoryConfig, queues: Mapping[str, QueueConfig]) -> li
             for name, queue in queues.items()]
 
 
-def _live_records(loaded: Loaded, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _live_records(loaded: Loaded, names: Sequence[str], wms: bool) -> dict[str, dict[str, Any]]:
     from apfctl.stages.status import collect
 
-    return {record["queue"]: record for record in collect(loaded, list(names))}
+    return {record["queue"]: record for record in collect(loaded, list(names), batch_only=not wms)}
 
 
-def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False,
+def snapshot(loaded: Loaded, patterns: Sequence[str] = (), *, live: bool = False, wms: bool = False,
              now: _dt.datetime | None = None) -> View:
-    """The view of the queues matching ``patterns`` (every queue when none)."""
-    fetch = (lambda names: _live_records(loaded, names)) if live else None
+    """The view of the queues matching ``patterns`` (every queue when none).
+
+    ``live`` asks the batch systems for the counts (and the WMS too only with ``wms``:
+    no column shows WMS numbers, so a refresh does not query PanDA for nothing).
+    """
+    fetch = (lambda names: _live_records(loaded, names, wms)) if live else None
     return _view(loaded.context.factory_id, loaded.context.state_dir, queue_specs(loaded.factory, loaded.queues),
                  patterns, fetch, now)
 
@@ -84,8 +88,8 @@ def _view(factory: str, state_dir: Path, all_specs: Sequence[QueueSpec], pattern
 
 def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
     """The Prometheus counters, brought up to date; None (no counters) if they cannot be kept."""
+    from apfctl.dashboard.totals import update
     from apfctl.ledger import Ledger
-    from apfctl.monitor.totals import update
 
     with Ledger(state_dir, create=False) as ledger:
         if ledger.empty:
@@ -95,3 +99,16 @@ def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
         except OSError as exc:
             log.warning("cannot keep the Prometheus counters in %s: %s", state_dir / "monitor", exc)
             return None
+
+
+def queue_page(state_dir: Path, queue: str, hours: float, now: _dt.datetime | None = None) -> dict[str, Any]:
+    """One queue's cycles over the last ``hours`` from the ledger (:func:`history.queue_history`)."""
+    from apfctl.cli.explain import render_queue
+    from apfctl.dashboard.history import queue_history
+    from apfctl.ledger import Ledger
+
+    now = now or _dt.datetime.now(_dt.UTC)
+    since = now - _dt.timedelta(hours=hours)
+    with Ledger(state_dir, create=False) as ledger:
+        records = list(ledger.records(queue=queue, since=since))
+    return queue_history(queue, records, now, hours * 3600.0, explain=render_queue)

@@ -1,8 +1,11 @@
-"""Outputs for programs: a JSON document, and OpenMetrics text for Prometheus.
+"""Outputs for programs: a JSON document, and Prometheus text in both exposition formats.
 
-The OpenMetrics text suits node_exporter's textfile collector (``--output FILE``, written
-atomically) as well as a scrape. Gauges describe each queue's last cycle; the counters come
-from :mod:`apfctl.monitor.totals` (pilots submitted, cycles and errors since ``_created``).
+The classic text format (Prometheus' ``text/plain; version=0.0.4``) is what
+node_exporter's textfile collector reads, so it is the default of ``--format prometheus``,
+of the Metrics plugin and of ``/metrics``; OpenMetrics text is written when asked
+(``--format openmetrics``, or a scraper whose ``Accept`` names it). Gauges describe each
+queue's last cycle; the counters come from :mod:`apfctl.dashboard.totals` (pilots
+submitted, cycles and errors since the counters started).
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
+from apfctl.dashboard.totals import Totals
+from apfctl.dashboard.view import View
 from apfctl.errors import ApfctlError
-from apfctl.monitor.totals import Totals
-from apfctl.monitor.view import View
 
 JSON_VERSION = 1
+CLASSIC_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 ERROR_SOURCES = ("wms", "batch", "submission")
 
 
@@ -34,7 +38,7 @@ def render_json(view: View) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-# --- OpenMetrics ---------------------------------------------------------------------------
+# --- Prometheus text ------------------------------------------------------------------------
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -48,20 +52,37 @@ def _number(value: float) -> str:
 
 
 class _Family:
-    """One metric family: its metadata lines, then its samples."""
+    """One metric family: its metadata lines, then its samples, in either exposition format.
+
+    A counter ``apfctl_x`` is named ``apfctl_x_total`` in the classic format (metadata and
+    samples alike); in OpenMetrics the family is ``apfctl_x`` with ``_total`` and
+    ``_created`` samples. Units are OpenMetrics only (the classic format has no UNIT line).
+    """
 
     def __init__(self, name: str, kind: str, help_text: str, unit: str | None = None) -> None:
         self.name = name
-        self.lines = [f"# TYPE {name} {kind}", f"# HELP {name} {help_text}"]
-        if unit:
-            self.lines.append(f"# UNIT {name} {unit}")
-        self.samples = 0
+        self.kind = kind
+        self.help_text = help_text
+        self.unit = unit
+        self.samples: list[tuple[str, Mapping[str, str], float]] = []
 
     def add(self, labels: Mapping[str, str], value: float | None, suffix: str = "") -> None:
         if value is None:
             return
-        self.lines.append(f"{self.name}{suffix}{_labels(labels)} {_number(value)}")
-        self.samples += 1
+        self.samples.append((suffix, labels, value))
+
+    def lines(self, openmetrics: bool) -> list[str]:
+        help_text = self.help_text.replace("\\", "\\\\").replace("\n", "\\n")
+        if openmetrics:
+            head = [f"# TYPE {self.name} {self.kind}", f"# HELP {self.name} {help_text}"]
+            if self.unit:
+                head.append(f"# UNIT {self.name} {self.unit}")
+            return head + [f"{self.name}{suffix}{_labels(labels)} {_number(value)}"
+                           for suffix, labels, value in self.samples]
+        name = f"{self.name}_total" if self.kind == "counter" else self.name
+        head = [f"# HELP {name} {help_text}", f"# TYPE {name} {self.kind}"]
+        return head + [f"{self.name}{suffix}{_labels(labels)} {_number(value)}"
+                       for suffix, labels, value in self.samples if suffix != "_created"]
 
 
 def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
@@ -79,6 +100,8 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
     stale = family("apfctl_cycle_stale", "1 if the last cycle is older than two cycle intervals.")
     error = family("apfctl_cycle_error", "1 if the last cycle could not read this source or submit.")
     configured = family("apfctl_queue_configured", "1 if the queue is configured and enabled, 0 if only recorded.")
+    credential = family("apfctl_credential_lifetime_seconds",
+                        "Seconds left on the queue's credential (auth.conf profile) at its last cycle.", "seconds")
     for row in view.rows:
         labels = base[row.label]
         for state in ("pending", "held", "running", "exiting"):
@@ -96,7 +119,9 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
             for source in ERROR_SOURCES:
                 error.add({**labels, "source": source}, int(source in row.errors))
         configured.add(labels, int(row.configured and row.enabled))
-    yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured)
+        if row.credential_lifetime is not None:
+            credential.add({**labels, "profile": row.credential or ""}, round(row.credential_lifetime, 3))
+    yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured, credential)
 
 
 def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str, str]]) -> Iterator[_Family]:
@@ -104,32 +129,44 @@ def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str
     retired = _Family("apfctl_pilots_retired", "counter", "Pilots retired for the queue.")
     cycles = _Family("apfctl_cycles", "counter", "Cycles recorded for the queue.")
     errors = _Family("apfctl_cycle_errors", "counter", "Cycles of the queue in which a source or submission failed.")
+    streak = _Family("apfctl_cycle_failing_streak", "gauge", "Cycles of the queue in a row that failed (0: the last "
+                     "one did not).")
     for row in view.rows:
         kept = totals.get(row.factory)
         if kept is None:
             continue
         labels = base[row.label]
         counts = kept.queues.get(row.queue, {})
+        streak.add(labels, counts.get("failing_streak", 0))
         for fam, key in ((submitted, "submitted"), (retired, "retired"), (cycles, "cycles")):
             fam.add(labels, counts.get(key, 0), "_total")
             fam.add(labels, kept.created, "_created")
         for source in ERROR_SOURCES:
             errors.add({**labels, "source": source}, counts.get(f"errors_{source}", 0), "_total")
             errors.add({**labels, "source": source}, kept.created, "_created")
-    yield from (submitted, retired, cycles, errors)
+    yield from (submitted, retired, cycles, errors, streak)
 
 
-def render_prometheus(view: View, totals: Mapping[str, Totals] | None = None) -> str:
-    """OpenMetrics text exposition of every row (families without samples are left out).
+def render_prometheus(view: View, totals: Mapping[str, Totals] | None = None, *, openmetrics: bool = False) -> str:
+    """The text exposition of every row (families without samples are left out).
 
-    ``totals`` holds each factory's counters, by factory id.
+    ``totals`` holds each factory's counters, by factory id. The classic text format
+    unless ``openmetrics``; in the classic format the counters' start time is the gauge
+    ``apfctl_counters_start_timestamp_seconds`` (OpenMetrics has ``_created`` samples).
     """
     base = {row.label: {"factory": row.factory, "queue": row.queue} for row in view.rows}
-    families: list[Any] = list(_gauges(view, base))
+    families: list[_Family] = list(_gauges(view, base))
     if totals:
         families.extend(_counters(view, totals, base))
-    lines = [line for fam in families if fam.samples for line in fam.lines]
-    lines.append("# EOF")
+        if not openmetrics:
+            start = _Family("apfctl_counters_start_timestamp_seconds", "gauge",
+                            "When the factory's counters started counting (Unix time).")
+            for factory, kept in sorted(totals.items()):
+                start.add({"factory": factory}, kept.created)
+            families.append(start)
+    lines = [line for fam in families if fam.samples for line in fam.lines(openmetrics)]
+    if openmetrics:
+        lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,113 @@
+"""Cell texts shared by the terminal and plain tables: ages, sparklines, counts, messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from apfctl.dashboard.view import Row
+
+SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+MSG_WIDTH = 60          # last msg in the plain table unless --wide
+
+
+def age_text(seconds: float | None) -> str:
+    """``42s``, ``6m``, ``2h05m``, ``3d04h``; ``never`` without a cycle."""
+    if seconds is None:
+        return "never"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """One character per bucket: blank for none, then eight levels up to the row's maximum."""
+    top = max(values, default=0)
+    if top <= 0:
+        return " " * len(values)
+    chars = []
+    for value in values:
+        if value <= 0:
+            chars.append(" ")
+        else:
+            chars.append(SPARK_LEVELS[min(len(SPARK_LEVELS) - 1, (value * len(SPARK_LEVELS) - 1) // top)])
+    return "".join(chars)
+
+
+def count_text(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def message(row: Row) -> str:
+    """What the last msg column says: the failure if the cycle failed, else the decision."""
+    if row.errors:
+        return "; ".join(f"{source}: {error}" for source, error in row.errors.items())
+    if not row.configured:
+        return f"(not configured) {row.msg}".rstrip()
+    if not row.enabled:
+        return f"(disabled) {row.msg}".rstrip()
+    return row.msg
+
+
+def brief_message(row: Row) -> str:
+    """The last msg for a narrow column: the limiting rule's step first, then the whole message.
+
+    ``Ready:in=0,...,ret=117;MaxPerCycle:in=117,maxpercycle=9,ret=9`` becomes
+    ``MaxPerCycle:in=117,maxpercycle=9,ret=9 ← Ready:in=0,...`` so that a cut still
+    names the rule that limited the decision.
+    """
+    if row.errors or row.limited_by is None or row.msg == row.limited_by.step:
+        return message(row)
+    return message(row).replace(row.msg, f"{row.limited_by.step} ← {row.msg}", 1)
+
+
+def middle_cut(name: str, width: int, tail: int) -> str:
+    """``name`` in ``width`` characters: its start, ``…``, and its last ``tail`` characters."""
+    if len(name) <= width:
+        return name
+    if width <= 1:
+        return name[:width]
+    tail = max(0, min(tail, width - 1))
+    return name[: width - 1 - tail] + "…" + (name[-tail:] if tail else "")
+
+
+def distinct_names(names: Sequence[str], width: int) -> list[str]:
+    """Names cut in the middle to ``width``, at the place that keeps them distinct.
+
+    Queues of one site share long prefixes (``BNL_PROD-gridgk01_A``, ``..._B``): a cut at
+    the end would make them identical cells. Of the cuts that tell every name apart, the
+    most balanced one is taken (the most kept of the shorter end; then the longer start);
+    if none does, the cut in the middle.
+    """
+    if width <= 1:
+        return [name[:width] for name in names]
+    long = {name for name in names if len(name) > width}
+    if not long:
+        return list(names)
+    wanted = len(set(names))
+    best: tuple[int, int] | None = None
+    for tail in range(width):
+        head = width - 1 - tail
+        if best is not None and min(head, tail) < best[0]:
+            continue
+        better = best is None or (min(head, tail), head) > (best[0], width - 1 - best[1])
+        if better and len({middle_cut(name, width, tail) for name in names}) == wanted:
+            best = (min(head, tail), tail)
+    tail = best[1] if best is not None else (width - 1) // 2
+    return [middle_cut(name, width, tail) for name in names]
+
+
+def state_text(row: Row) -> str:
+    """The age cell's word for rows that need attention, for outputs without colour."""
+    if row.health in ("failing", "stale"):
+        return f"{age_text(row.age)} {row.health.upper()}"
+    return age_text(row.age)
