@@ -120,3 +120,13 @@ def test_partial_failure_of_act_and_submit(schedd):
 def test_bad_expression_in_a_description_is_refused(schedd):
     with pytest.raises(htcondor2.HTCondorException, match="bad expression"):
         schedd.submit(htcondor2.Submit({"executable": "/bin/true", "+Broken": "1 +* ("}), count=1)
+
+
+def test_a_collector_on_this_host_with_a_port_of_its_own_locates_the_schedd():
+    """A second pool on one host (127.0.0.1:9701) is asked where its schedd is, not bypassed."""
+    from apfctl_condor.schedd import Endpoint
+
+    assert Endpoint("ce.example.org", collectorhost="127.0.0.1", collectorport=9701).uses_collector
+    assert not Endpoint("ce.example.org").uses_collector
+    assert str(Endpoint("ce", collectorhost="127.0.0.1", collectorport=9701)) == \
+        "schedd ce via collector 127.0.0.1:9701"
