@@ -439,14 +439,24 @@ class CondorCE(CondorGrid):
 
 
 ARC_RSL = {"queue": "queue", "runtimeenvironment": "rte", "memory": "memory", "count": "cpus"}
+# RSL that APF's files and its AGIS plugin write and ARC's REST interface has no place for:
+# accepted, and named in a warning as ignored (HTCondor's arc grid type sets the job name).
+ARC_IGNORED_RSL = frozenset({"jobname", "countpernode", "walltime", "cputime"})
+# APF's own spelling: queue-level ``nordugridrsl.<part>``; two of its parts are whole RSL lists.
+APF_RSL_PREFIX = "nordugridrsl."
+APF_RSL_LISTS = ("nordugridrsl", "nordugridrsladd")
 
 
 class CondorARC(CondorGrid):
     """ARC CE through its REST interface: ``grid_resource = arc <host or URL>``.
 
-    ``CondorNordugrid`` is the same plugin: its ``nordugridrsl.<key>`` settings are mapped
-    where ARC's REST interface has an equivalent (queue, runtimeenvironment, memory, count)
-    and ``nordugridrsl.addenv.<VAR>`` joins the pilot environment; other RSL is an error.
+    ``CondorNordugrid`` is the same plugin. Its RSL is read as APF did: the queue-level
+    ``nordugridrsl.<part>`` keys of APF's ``queues.conf`` and AGIS plugin (``nordugridrsl.queue``,
+    ``nordugridrsl.nordugridrsladd``, ``nordugridrsl.addenv.<VAR>``), and apfctl's
+    ``batchsubmit.<plugin>.nordugridrsl[.<part>]`` (which win). Parts with an ARC REST
+    equivalent are mapped (queue, runtimeenvironment, memory, count), ``addenv.<VAR>`` joins
+    the pilot environment, the ones in :data:`ARC_IGNORED_RSL` are ignored with a warning,
+    any other is an error. The queue and ``arc_resources`` make one ADL fragment.
     """
 
     OWN_KEYS: ClassVar[dict[str, Key]] = {"arc_rte": Key("str", None, doc="runtime environments"),
@@ -465,53 +475,88 @@ class CondorARC(CondorGrid):
             raise self.fail(key, "not a host name or https URL", value)
         return f"arc {value}"
 
+    def _pairs(self, key: str, raw: str) -> dict[str, tuple[str, str]]:
+        pairs = self._RSL_PAIR.findall(raw)
+        if not pairs or self._RSL_PAIR.sub("", raw).strip(" &"):
+            raise self.fail(key, "not a list of (name=value) RSL pairs", raw)
+        found: dict[str, tuple[str, str]] = {}
+        for name, value in pairs:
+            part = name.lower()
+            if part == "runtimeenvironment" and part in found:   # APF lists several
+                value = f"{found[part][1]},{value}"
+            found[part] = (key, value)
+        return found
+
     def rsl(self) -> dict[str, tuple[str, str]]:
-        """RSL parts: ``nordugridrsl.<part>`` keys, and the ``(part=value)`` pairs of a raw RSL."""
+        """RSL part -> (key, value): APF's queue-level keys first, then apfctl's, which win."""
         parts: dict[str, tuple[str, str]] = {}
+        for key in self.queue:
+            if not key.startswith(APF_RSL_PREFIX):
+                continue
+            part, value = key[len(APF_RSL_PREFIX):], self.queue.get(key) or ""
+            if part.lower() in APF_RSL_LISTS:
+                if value.strip():
+                    parts.update(self._pairs(key, value))
+            else:
+                parts[part.lower() if not part.lower().startswith("addenv.") else part] = (key, value)
         key = self.key("nordugridrsl")
         raw = self.queue.getstr(key)
         if raw:
-            pairs = self._RSL_PAIR.findall(raw)
-            if not pairs or self._RSL_PAIR.sub("", raw).strip(" &"):
-                raise self.fail(key, "not a list of (name=value) RSL pairs", raw)
-            parts.update({name.lower(): (key, value) for name, value in pairs})
+            parts.update(self._pairs(key, raw))
         parts.update(self.family("nordugridrsl"))
         return parts
 
     def grid_lines(self, d: Description) -> None:
         rte = self.value("arc_rte")
         resources = self.value("arc_resources")
+        resources_key = self.key("arc_resources")
+        ignored = []
         for part, (key, value) in sorted(self.rsl().items()):
             value = value.strip()
             if part.startswith("addenv.") or not value:
                 continue
-            mapped = ARC_RSL.get(part)
+            mapped = ARC_RSL.get(part.lower())
+            if mapped is None and part.lower() in ARC_IGNORED_RSL:
+                ignored.append(f"{key} = {value}")
+                continue
             if mapped is None:
                 raise self.fail(key, "this RSL setting has no equivalent in ARC's REST interface; "
                                      "use condor_attributes", value)
             if mapped == "queue":
-                d.add("arc_resources", f"<QueueName>{value}</QueueName>", key)
+                if resources and "<queuename>" in resources.lower():
+                    raise self.fail(resources_key, f"names a QueueName and {key} names one too", resources)
+                resources = f"<QueueName>{value}</QueueName>{resources or ''}"
+                resources_key = f"{key} and {resources_key}" if self.value("arc_resources") else key
             elif mapped == "rte":
                 rte = value if not rte else f"{rte},{value}"
             elif mapped == "memory":
                 d.add("request_memory", value, key)
             else:
                 d.add("request_cpus", value, key)
+        if ignored and not self._warned:
+            log.warning("queue %s: RSL ignored on ARC's REST interface: %s", self.queue.name, "; ".join(ignored))
+            self._warned = True
         if rte:
             d.add("arc_rte", rte, self.key("arc_rte"))
         if resources:
-            d.add("arc_resources", resources, self.key("arc_resources"))
+            d.add("arc_resources", resources, resources_key)
         d.add("+Nonessential", "True")
+
+    _warned = False
 
     def environment(self, fid: str, log_url: str | None, monitor_url: str | None, user: str | None) -> list[str]:
         words = super().environment(fid, log_url, monitor_url, user)
         for part, (key, value) in sorted(self.rsl().items()):
-            if part.startswith("addenv."):
+            if part.lower().startswith("addenv."):
                 item = f"{part[len('addenv.'):]}={value.strip()}"
                 if not _ENV_ITEM.match(item):
                     raise self.fail(key, "not usable as VAR=value (spaces or quotes)", value)
                 words.append(item)
         return words
+
+
+CondorARC.KEYS[f"{APF_RSL_PREFIX}*"] = Key("str", None, doc="APF's queue-level RSL parts "
+                                                           "(as batchsubmit.<plugin>.nordugridrsl.<part>)")
 
 
 class CondorBatch(CondorGrid):

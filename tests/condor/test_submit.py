@@ -153,10 +153,10 @@ def test_unmappable_rsl_is_an_error_naming_the_key(tmp_path):
 
     ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
         batchsubmit.condornordugrid.gridresource = arc01.example.org
-        batchsubmit.condornordugrid.nordugridrsl.cputime = 600
+        batchsubmit.condornordugrid.nordugridrsl.gridtime = 600
         """))
     errors = [str(e) for e in check(ld).errors]
-    assert any("nordugridrsl.cputime" in e and "ARC's REST interface" in e for e in errors), errors
+    assert any("nordugridrsl.gridtime" in e and "ARC's REST interface" in e for e in errors), errors
 
 
 def test_ec2_lines_come_after_the_base_block(tmp_path):
@@ -268,3 +268,47 @@ def test_condor_ssh_takes_its_key_from_an_ssh_profile_as_apf_did(tmp_path):
     text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
     assert f"grid_resource = batch slurm atlas@login.example.org --rgahp-key {key}" in lines(text)
     assert "x509userproxy" not in text
+
+
+def test_the_arc_queue_and_arc_resources_make_one_adl_fragment(tmp_path):
+    """Defect: two arc_resources lines, and the later one (without the queue) won."""
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl.queue = grid
+        batchsubmit.condornordugrid.arc_resources = <SlotRequirement><NumberOfSlots>8</NumberOfSlots></SlotRequirement>
+        """))
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert [line for line in lines(text) if line.startswith("arc_resources")] == [
+        "arc_resources = <QueueName>grid</QueueName><SlotRequirement><NumberOfSlots>8</NumberOfSlots></SlotRequirement>"]
+
+
+def test_apfs_own_queue_level_rsl_keys_are_read_as_apf_did(tmp_path):
+    """APF's queues.conf example and AGIS plugin write nordugridrsl.* unprefixed, and AGIS adds
+    ``batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)``: mapped, or ignored with a warning."""
+    from apfctl.config.validate import check
+
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)
+        nordugridrsl.nordugridrsladd = (runtimeenvironment = APPS/HEP/ATLAS-SITE-LCG)(runtimeenvironment = ENV/PROXY)(count = 8)(countpernode = 8)(memory = 2000)(walltime = 2880)
+        nordugridrsl.queue = grid
+        nordugridrsl.addenv.RUCIO_ACCOUNT = pilot
+        """))
+    report = check(ld)
+    assert not report.errors, [str(e) for e in report.errors]
+    assert not [w for w in report.warnings if "unknown key" in w], report.warnings
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    for line in ("arc_resources = <QueueName>grid</QueueName>", "arc_rte = APPS/HEP/ATLAS-SITE-LCG,ENV/PROXY",
+                 "request_cpus = 8", "request_memory = 2000"):
+        assert line in lines(text), text
+    assert "RUCIO_ACCOUNT=pilot" in text
+
+
+def test_ignored_rsl_is_named_in_a_warning(tmp_path, caplog):
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)
+        """))
+    with caplog.at_level("WARNING", logger="apfctl.condor"):
+        submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True)
+    assert "batchsubmit.condornordugrid.nordugridrsl = arc_pilot" in caplog.text
