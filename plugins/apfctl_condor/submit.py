@@ -66,6 +66,7 @@ class CondorBase(BatchSubmitPlugin):
     PARENTS: ClassVar[tuple[str, ...]] = ("condorbase",)
     KEYS: ClassVar[dict[str, Key]] = {}
     _all_own: ClassVar[dict[str, Key]] = BASE_KEYS   # OWN_KEYS of the class and its bases
+    NEEDS_CREDENTIAL: ClassVar[bool] = False   # CEs (HTCondor-CE, ARC) accept no pilot without one
     _schedd: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -166,6 +167,10 @@ class CondorBase(BatchSubmitPlugin):
             credential = plugin.credential()
             if credential is not None:
                 credentials.require_file(credential)
+            elif cls.NEEDS_CREDENTIAL:
+                return [f"{plugin.key('x509userproxy')}: {name} pilots need a credential and none is set: "
+                        f"HTCondor requires a proxy or a token for them (set {plugin.key('proxy')}, "
+                        f"{plugin.key('x509userproxy')} or {plugin.key('scitokens_file')})"]
         except ConfigError as exc:
             return [f"{exc.key}: {exc.message}" if exc.key else exc.message]
         except credentials.CredentialError as exc:
@@ -211,7 +216,7 @@ class CondorBase(BatchSubmitPlugin):
         if admin:
             d.add("notify_user", admin, "factoryAdminEmail")
         d.add(f"+{QUEUE_KEY}", quote(queue))
-        d.add("+FACTORY_JOBID", quote("$ENV(HOSTNAME)#$(Cluster).$(Process)"))
+        d.add("+FACTORY_JOBID", quote(f"{factory_host()}#$(Cluster).$(Process)"))
         d.add("+APF_QUEUE", quote(queue))
         if log_url:
             for attr, suffix in (("APF_LOGURL", "log"), ("APF_OUTURL", "out"), ("APF_ERRURL", "err")):
@@ -243,7 +248,8 @@ class CondorBase(BatchSubmitPlugin):
         words = [f"PANDA_JSID={fid}"]
         if log_url:
             words.append(f"GTAG={log_url}/$(Cluster).$(Process).out")
-        words += ["APFCID=$(Cluster).$(Process)", f"APFFID={fid}", "FACTORY_JOBID=$ENV(HOSTNAME)#$(Cluster).$(Process)"]
+        words += ["APFCID=$(Cluster).$(Process)", f"APFFID={fid}",
+                  f"FACTORY_JOBID={factory_host()}#$(Cluster).$(Process)"]
         if monitor_url:
             words.append(f"APFMON={monitor_url}")
         words.append(f"FACTORYQUEUE={self.queue.name}")
@@ -302,10 +308,12 @@ class CondorBase(BatchSubmitPlugin):
         if dry_run:
             return SubmitResult(description=text)
         log_dir, _ = self.factory.queue_log_dir(self.queue.name)
+        kept = log_dir / f"submit-{re.sub(r'[^A-Za-z0-9_.-]', '_', cycle)}.sub"   # APF's submit.jdl, per cycle
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
+            kept.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise BackendError(f"queue {self.queue.name}: cannot create the log folder {log_dir}: "
+            raise BackendError(f"queue {self.queue.name}: cannot keep the submit description in {log_dir}: "
                                f"{exc.strerror or exc}") from None
         import htcondor2
 
@@ -314,8 +322,12 @@ class CondorBase(BatchSubmitPlugin):
         except Exception as exc:
             raise BackendError(f"queue {self.queue.name}: the submit description was refused: {exc}") from None
         result = call(self.schedd_endpoint, "submit", self.schedd().submit, description, count=n)
-        cluster, first = result.cluster(), result.first_proc()
-        return SubmitResult(ids=[f"{cluster}.{first + i}" for i in range(result.num_procs())], description=text)
+        cluster, first, made = result.cluster(), result.first_proc(), result.num_procs()
+        ids = [f"{cluster}.{first + i}" for i in range(made)]
+        if made != n:   # fewer pilots than decided is a failure to see, not a success
+            raise BackendError(f"{self.schedd_endpoint}: submit made {made} of {n} pilots "
+                               f"({' '.join(ids) or 'none'}; description {kept})")
+        return SubmitResult(ids=ids, description=text, description_file=str(kept))
 
     def retire(self, n: int, dry_run: bool = False) -> SubmitResult:
         """Remove up to ``n`` pilots: idle first, then running ones unless peaceful; one act call."""
@@ -343,6 +355,14 @@ class CondorBase(BatchSubmitPlugin):
 
     def clean(self, dry_run: bool = False) -> list[dict[str, Any]]:
         return clean_queue(self, dry_run)
+
+
+def factory_host() -> str:
+    """This host's name for ``FACTORY_JOBID``: the real one, as the Slurm backend writes it
+    (``$ENV(HOSTNAME)`` is empty under cron and systemd, which made ``#1.0``)."""
+    import socket
+
+    return socket.gethostname()
 
 
 def quote_environment(words: list[str]) -> str:
@@ -427,6 +447,7 @@ class CondorCE(CondorGrid):
 
     OWN_KEYS: ClassVar[dict[str, Key]] = {"port": Key("int", 9619, minimum=1, doc="HTCondor-CE port")}
     PARENTS = ("condorce", "condorgrid", "condorbase")
+    NEEDS_CREDENTIAL = True
 
     def grid_resource(self) -> str:
         host = self.host("gridresource")
@@ -464,6 +485,7 @@ class CondorARC(CondorGrid):
                 "nordugridrsl": Key("str", None, doc="raw RSL '(name=value)...' (AGIS); mapped like the parts"),
                 "nordugridrsl.*": Key("str", None, doc="APF's RSL parts (mapped, see docs/htcondor.md)")}
     PARENTS = ("condorarc", "condornordugrid", "condorce", "condorgrid", "condorbase")
+    NEEDS_CREDENTIAL = True
     _RSL_PAIR = re.compile(r'\(\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*"?([^()"]*?)"?\s*\)')
 
     def grid_resource(self) -> str:
@@ -517,7 +539,7 @@ class CondorARC(CondorGrid):
                 continue
             mapped = ARC_RSL.get(part.lower())
             if mapped is None and part.lower() in ARC_IGNORED_RSL:
-                ignored.append(f"{key} = {value}")
+                ignored.append(f"{part} = {value} ({key})")
                 continue
             if mapped is None:
                 raise self.fail(key, "this RSL setting has no equivalent in ARC's REST interface; "
@@ -559,10 +581,14 @@ CondorARC.KEYS[f"{APF_RSL_PREFIX}*"] = Key("str", None, doc="APF's queue-level R
                                                            "(as batchsubmit.<plugin>.nordugridrsl.<part>)")
 
 
+# the batch systems of HTCondor's batch grid type (the blahp's supported_lrms)
+BATCH_SYSTEMS = ("slurm", "pbs", "lsf", "sge", "condor", "flux")
+
+
 class CondorBatch(CondorGrid):
     """A batch system through the blahp: ``grid_resource = batch <system> [user@host]``."""
 
-    OWN_KEYS: ClassVar[dict[str, Key]] = {"batch": Key("str", None, choices=("slurm", "pbs", "lsf", "sge", "condor"),
+    OWN_KEYS: ClassVar[dict[str, Key]] = {"batch": Key("str", None, choices=BATCH_SYSTEMS,
                              doc="the remote batch system"),
                 "host": Key("str", None, doc="remote login host (over SSH); unset: local blahp"),
                 "user": Key("str", None, doc="remote user"),
@@ -570,22 +596,26 @@ class CondorBatch(CondorGrid):
                 "sshkey": Key("path", None, doc="private key for the SSH connection (--rgahp-key)")}
     PARENTS = ("condorbatch", "condorssh", "condorbase")
     HOST_REQUIRED: ClassVar[bool] = False
+    BATCH: ClassVar[str | None] = None   # APF's CondorPBS and CondorLSF name the batch system
     _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
     def grid_resource(self) -> str:
         batch = self.value("batch")
+        if self.BATCH is not None:
+            if batch is not None and batch.lower() != self.BATCH:
+                raise self.fail(self.key("batch"), f"{self.name} submits to {self.BATCH}; use CondorBatch "
+                                                   "for another batch system", batch)
+            batch = self.BATCH
         if batch is None:
-            raise self.fail(self.key("batch"), "required key is missing (slurm, pbs, lsf, sge or condor)")
+            raise self.fail(self.key("batch"), f"required key is missing ({', '.join(BATCH_SYSTEMS)})")
         words = ["batch", batch.lower()]
         host = self.host("host", required=self.HOST_REQUIRED)
         if host is not None:
             user = self.queue.getstr(self.key("user"))
             if user is not None and not self._USER.match(user):
                 raise self.fail(self.key("user"), "not a user name", user)
-            port = self.value("port")
-            words.append(f"{user}@{host}" if user else host)
-            if port:
-                words.append(f"--rgahp-port {port}")
+            port = self.value("port")   # remote_gahp reads it from the host: user@host:PORT
+            words.append((f"{user}@{host}" if user else host) + (f":{port}" if port else ""))
             key = self.value("sshkey") or self.ssh_profile_key()
             if key:
                 if not _ENV_WORD.match(key):
@@ -615,6 +645,20 @@ class CondorSSH(CondorBatch):
 
     PARENTS = ("condorssh", "condorbatch", "condorbase")
     HOST_REQUIRED = True
+
+
+class CondorPBS(CondorBatch):
+    """APF's ``CondorPBS``: ``CondorBatch`` with ``batch = pbs`` (keys also under ``condorpbs``)."""
+
+    PARENTS = ("condorpbs", "condorbatch", "condorgrid", "condorbase")
+    BATCH = "pbs"
+
+
+class CondorLSF(CondorBatch):
+    """APF's ``CondorLSF``: ``CondorBatch`` with ``batch = lsf`` (keys also under ``condorlsf``)."""
+
+    PARENTS = ("condorlsf", "condorbatch", "condorgrid", "condorbase")
+    BATCH = "lsf"
 
 
 class CondorEC2(CondorGrid):
