@@ -100,13 +100,10 @@ class FakeSchedd:
 
     # -- failures --------------------------------------------------------------------------
     def fail(self, method: str = "*", kind: str = "unreachable", times: int | None = None) -> None:
-        """Make ``method`` (or every method: ``*``) fail ``times`` times (None: until healed)."""
+        """Make ``method`` (or every method: ``*``) fail ``times`` times (None: every time)."""
         if kind not in ("unreachable", "timeout", "partial"):
             raise ValueError(f"unknown failure kind {kind!r}")
         self._failures[method] = (kind, times)
-
-    def heal(self) -> None:
-        self._failures.clear()
 
     def _enter(self, method: str) -> str | None:
         self.calls.append(method)

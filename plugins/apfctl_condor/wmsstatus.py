@@ -17,7 +17,9 @@ from typing import Any, ClassVar
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
+from apfctl_condor import states
 from apfctl_condor.schedd import Endpoint, call, get_schedd
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, quote, read_endpoint
 from apfctl_condor.states import FACTORY_ATTR
@@ -64,11 +66,16 @@ class CondorWMSStatus(WMSStatusPlugin):
         per_key: dict[Any, dict[str, int]] = {}
         total = dict.fromkeys(("ready", "notready", "running"), 0)
         for ad in jobs:
-            field = _FIELDS.get(ad.get("JobStatus"))  # type: ignore[arg-type]
+            try:
+                field = _FIELDS.get(states.attribute(ad, "JobStatus", "int"))  # type: ignore[arg-type]
+            except states.BadAttribute as exc:
+                raise BackendError(f"{endpoint}: {exc}") from None
             if field is None:
                 continue
             total[field] += 1
             key = ad.get(attribute)
+            if not isinstance(key, str):   # another user's job labelled otherwise: work of no queue but ANY
+                continue
             counts = per_key.get(key)
             if counts is None:
                 counts = per_key[key] = dict.fromkeys(("ready", "notready", "running"), 0)

@@ -25,6 +25,7 @@ def state(tmp_path, monkeypatch):
 
 
 # --- the real pools (scripts/condor-pools.sh) ---------------------------------------------------
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
@@ -98,9 +99,7 @@ def real(condor_pools, tmp_path):
             factory = RealFactory(condor_pools, folder, tag)
             yield factory
             for schedd in (factory.schedd, factory.ce_schedd()):
-                try:
+                with contextlib.suppress(Exception):   # nothing left, or the CE pool never saw a job
                     schedd.act(htcondor2.JobAction.Remove, factory.mine(), ("test over", None))
-                except Exception:  # nothing left, or the CE pool never saw a job
-                    pass
     finally:
         os.umask(umask)

@@ -85,8 +85,7 @@ def test_cloud_mode_reads_user_jobs_of_one_pool_and_submits_pilots_to_the_other(
     jobs = htcondor2.Submit({"executable": "/bin/true", "requirements": "False",
                              "+MATCH_APF_QUEUE": f'"{user_queue}"'})
     ce.submit(jobs, count=3)
-    collector = real.pools.ce_collector
-    host, port = collector.rsplit(":", 1)
+    port = real.pools.ce_port
     body = (f"wmsstatusplugin = Condor\nwmsqueue = {user_queue}\n"
             f"wmsstatus.condor.scheddhost = {real.pools.ce_schedd}\n"
             f"wmsstatus.condor.collectorhost = 127.0.0.1\nwmsstatus.condor.collectorport = {port}\n"

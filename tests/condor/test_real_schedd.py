@@ -91,7 +91,8 @@ def submit_at(ld, queue: str, n: int) -> list[str]:
 @pytest.mark.parametrize("order", ["newest", "oldest"])
 def test_retirement_removes_idle_pilots_first_in_killorder_with_apfctls_reason(real, order):
     queue = real.queue("RETIRE")
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=NEVER + f"batchsubmit.{{p}}.overlay.killorder = {order}\n"))
+    body = NEVER + f"batchsubmit.{{p}}.overlay.killorder = {order}\n"
+    ld = loaded(real.folder, section(queue, real.pilot(0), body=body))
     older = submit_at(ld, queue, 2)
     newer = submit_at(ld, queue, 2)
     retired = submit_plugin(ld, queue).retire(2).ids

@@ -343,11 +343,11 @@ def test_the_arc_queue_and_arc_resources_make_one_adl_fragment(tmp_path):
     ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
         batchsubmit.condornordugrid.gridresource = arc01.example.org
         batchsubmit.condornordugrid.nordugridrsl.queue = grid
-        batchsubmit.condornordugrid.arc_resources = <SlotRequirement><NumberOfSlots>8</NumberOfSlots></SlotRequirement>
+        batchsubmit.condornordugrid.arc_resources = <SlotRequirement>8</SlotRequirement>
         """))
     text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
     assert [line for line in lines(text) if line.startswith("arc_resources")] == [
-        "arc_resources = <QueueName>grid</QueueName><SlotRequirement><NumberOfSlots>8</NumberOfSlots></SlotRequirement>"]
+        "arc_resources = <QueueName>grid</QueueName><SlotRequirement>8</SlotRequirement>"]
 
 
 def test_apfs_own_queue_level_rsl_keys_are_read_as_apf_did(tmp_path):
@@ -359,7 +359,8 @@ def test_apfs_own_queue_level_rsl_keys_are_read_as_apf_did(tmp_path):
         batchsubmit.condornordugrid.gridresource = arc01.example.org
         batchsubmit.condornordugrid.scitokens_file = /etc/hostname
         batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)
-        nordugridrsl.nordugridrsladd = (runtimeenvironment = APPS/HEP/ATLAS-SITE-LCG)(runtimeenvironment = ENV/PROXY)(count = 8)(countpernode = 8)(memory = 2000)(walltime = 2880)
+        nordugridrsl.nordugridrsladd = (runtimeenvironment = APPS/HEP/ATLAS-SITE-LCG)(runtimeenvironment = ENV/PROXY)
+            (count = 8)(countpernode = 8)(memory = 2000)(walltime = 2880)
         nordugridrsl.queue = grid
         nordugridrsl.addenv.RUCIO_ACCOUNT = pilot
         """))
