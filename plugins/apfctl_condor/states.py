@@ -35,7 +35,11 @@ class BadAttribute(ValueError):
 
     def __init__(self, ad: Any, attr: str, value: Any, wanted: str) -> None:
         self.attr = attr
-        super().__init__(f"job {job_id(ad)}: attribute {attr} is {type(value).__name__} {value!r}, not {wanted}")
+        queue = ad.get(QUEUE_KEY)
+        # the status query projects no ids (memory): name the queue then
+        job = (f"job {job_id(ad)}" if ad.get("ClusterId") is not None
+               else f"a job of queue {queue}" if isinstance(queue, str) else "a job")
+        super().__init__(f"{job}: attribute {attr} is {type(value).__name__} {value!r}, not {wanted}")
 
 
 _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
