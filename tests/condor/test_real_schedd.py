@@ -154,3 +154,20 @@ def test_clean_removes_pilots_idle_longer_than_stale_idle(real):
     assert all(ad["RemoveReason"].startswith("apfctl clean: idle longer") for ad in removed)
     counts = batch(ld, queue)
     assert (counts["done_1h"], counts["fault_1h"], counts["pending"]) == (0, 0, 0)
+
+
+def test_the_apfctl_clean_command_removes_unmatched_held_pilots_on_the_real_schedd(real):
+    import subprocess
+    import sys
+
+    queue = real.queue("CLI")
+    ld = loaded(real.folder, section(queue, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
+    ids = submit_plugin(ld, queue).submit(2, new_cycle_id()).ids
+    env = {**os.environ, "APFCTL_STATE_DIR": str(real.folder / "state")}   # CONDOR_CONFIG: the factory pool
+    result = subprocess.run([sys.executable, "-m", "apfctl", "clean", "--queue", queue, "--no-logs", "--config",
+                             str(real.folder / "apfctl.conf")], capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    [action] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (action["what"], sorted(action["ids"]), action["succeeded"]) == ("remove_held", sorted(ids), 2)
+    wait_for(lambda: len(real.jobs("JobStatus == 3", ["ClusterId"], history=True)) == 2, "removed held pilots")
