@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
 DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl
 
-.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down dist
+.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down dist condor-up condor-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,13 @@ demo: venv
 	@echo; echo "== why: apfctl history --since 1m | apfctl decide --explain"
 	@$(DEMO) history --since 1m | $(DEMO) decide --explain | tail -n 12
 
-## test: the whole suite (as root: the local Slurm and shellcheck are installed first)
+## test: the whole suite (as root: the local Slurm and shellcheck are installed first); the two
+## HTCondor pools are started for the session and stopped after it, pass or fail (docs/htcondor.md)
 test: venv
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; $(MAKE) --no-print-directory system-tools; fi
-	CONDOR_CONFIG=/dev/null $(BIN)/pytest -q
+	@$(CONDOR_UP) || [ "$$CI" != true ] || { echo "CI needs HTCondor (docs/htcondor.md)"; exit 1; }; \
+	CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$$([ -f $(CONDOR_DIR)/pools.env ] && echo $(CONDOR_DIR)/pools.env) \
+	  $(BIN)/pytest -q; status=$$?; $(CONDOR_DOWN); exit $$status
 
 ## system-tools: Debian tools the tests use besides Slurm (root): shellcheck, promtool (prometheus),
 ## a headless browser for the web page (chromium, chromium-driver), installed only when missing
@@ -49,8 +52,24 @@ slurm-up:
 slurm-down:
 	bash scripts/slurm-local-stop.sh
 
+## condor-up / condor-down: a factory pool and a CE pool on free ports (scripts/condor-pools.sh)
+CONDOR_DIR  ?= /tmp/apfctl-condor-$(shell id -u)
+# make bench starts fresh pools of its own (an empty history, nothing of the tests' left)
+BENCH_CONDOR_DIR ?= /tmp/apfctl-condor-bench-$(shell id -u)
+CONDOR_UP   := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh up
+CONDOR_DOWN := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh down
+condor-up:
+	$(CONDOR_UP)
+
+condor-down:
+	$(CONDOR_DOWN)
+
 bench: venv
 	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+	@if APFCTL_CONDOR_DIR=$(BENCH_CONDOR_DIR) bash scripts/condor-pools.sh up >/dev/null; then \
+	  CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$(BENCH_CONDOR_DIR)/pools.env $(BIN)/python -m benchmarks.real_condor_status; \
+	  status=$$?; APFCTL_CONDOR_DIR=$(BENCH_CONDOR_DIR) bash scripts/condor-pools.sh down >/dev/null; exit $$status; \
+	else echo "condor.real_status: SKIPPED (no HTCondor pools; docs/htcondor.md)"; fi
 
 lint: venv
 	$(BIN)/ruff check apfctl plugins tests benchmarks
