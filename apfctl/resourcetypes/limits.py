@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from apfctl.config.keys import Key
+from apfctl.config.model import QueueConfig
+
 # Harvester's worker limit names (queue_limit_attrs, the worker part): apfctl submits pilots,
 # not jobs, so the nQueueLimitJob* family has no meaning here.
 INT_LIMITS = (
@@ -202,3 +205,30 @@ def _resource_limit(limit: int | None, ratio: int | None, least: int | None, lea
     if least_workers is not None:
         floor = max(least_workers * per_worker, floor if floor is not None else 0)
     return _ratio_limit(limit, running * ratio // 100, floor)
+
+
+def _limit_key(name: str) -> Key:
+    unit = " (MB)" if "Memory" in name and "Ratio" not in name else ""
+    percent = " (percent of running)" if name.endswith("Ratio") else ""
+    return Key("int", None, minimum=0, doc=f"Harvester's {name}{unit}{percent}")
+
+
+QUEUE_KEYS: dict[str, Key] = {
+    **{name: _limit_key(name) for name in INT_LIMITS},
+    "noPilotsWhenNoActiveJobs": Key("bool", None, doc="Harvester's: no pilot while no job of the type is activated"),
+    "activateWorkerFactor": Key("float", None, doc="Harvester's: queued pilots per activated job (default 1)"),
+}
+
+
+def from_queue(queue: QueueConfig) -> Limits:
+    """The queue's limits from its keys (typed and range-checked by the key declarations)."""
+    raw = {name: queue.typed(name, spec) for name, spec in QUEUE_KEYS.items() if name in queue}
+    factor = raw.get("activateWorkerFactor")
+    if factor is not None and not 0 < factor <= MAX_FACTOR:
+        raise queue.error("activateWorkerFactor", f"must be above 0 and at most {MAX_FACTOR:g}",
+                          queue.get("activateWorkerFactor"))
+    for name in INT_LIMITS:
+        if raw.get(name) is not None and raw[name] > MAX_LIMIT:
+            raise queue.error(name, f"must be at most {MAX_LIMIT}", queue.get(name))
+    warnings: list[str] = []
+    return sanitise(raw, f"[{queue.name}]", warnings)

@@ -127,7 +127,13 @@ def trim(wanted: Mapping[str, int], cap: int | None, weights: Mapping[str, int] 
 
 def queue_new_pilots(limits: Limits, ev: Evaluated, wanted: Mapping[str, int], sizes: Mapping[str, PilotSize],
                      queue: QueueState) -> dict[str, int]:
-    """The per-type numbers after the queue-wide limits: pilots, then cores, then memory."""
+    """The per-type numbers after the queue-wide limits: pilots, then cores, then memory.
+
+    Queued cores or memory at their limit stop every type, as Harvester's per-type check does.
+    """
+    if (ev.cores is not None and queue.queued_cores >= ev.cores) or (
+            ev.memory is not None and queue.queued_memory >= ev.memory):
+        return dict.fromkeys(wanted, 0)
     out = trim(wanted, queue_cap(limits, ev, queue))
     if ev.cores is not None:
         out = trim(out, max(ev.cores - queue.queued_cores, 0), {t: sizes[t].cores for t in out})
