@@ -94,6 +94,7 @@ class WMSCounts(TypedDict, total=False):
     done: int
     failed: int
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
+    types: dict[str, dict[str, int]]   # the same counts per resource type the queue serves, if it does
 
 
 class WMSStatusPlugin(Plugin, ABC):
