@@ -89,6 +89,15 @@ def _check_header(record: Any) -> None:
         _fail("missing, or not a cycle id (letters, digits and _ . : - only, at most 64)", "cycle")
 
 
+MAX_COUNT = 10**9
+MAX_PILOTS = 10**6
+MAX_CORES = 1024
+MAX_MEMORY_MB = 16 * 1024 * 1024
+_TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,31}").fullmatch
+WMS_TYPE_COUNTS = WMS_COUNTS
+BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
+
+
 def _check_status(section: Any, name: str, counts: tuple[str, ...]) -> None:
     if not isinstance(section, dict):
         _fail("must be an object", name)
@@ -101,8 +110,56 @@ def _check_status(section: Any, name: str, counts: tuple[str, ...]) -> None:
             value = get(key)
             if type(value) is not int or value < 0:
                 _fail("must be a non-negative integer", f"{name}.{key}")
+        if "types" in section:
+            _check_type_counts(section["types"], f"{name}.types",
+                               WMS_TYPE_COUNTS if name == "wms" else BATCH_TYPE_COUNTS)
     elif not isinstance(section.get("error"), str):
         _fail("a failed source must say why (a string)", f"{name}.error")
+
+
+def _check_types(types: Any, field: str) -> None:
+    if type(types) is not dict:
+        _fail("must be an object keyed by resource type", field)
+    for name in types:
+        if not _TYPE_NAME(name):
+            _fail("is not a resource type name (upper-case letters, digits, _)", f"{field}.{name[:40]}")
+
+
+def _check_type_counts(types: Any, field: str, counts: tuple[str, ...]) -> None:
+    """Per-type counts: each type an object of counts in 0..10^9 (docs/resource-types.md)."""
+    _check_types(types, field)
+    for name, section in types.items():
+        if type(section) is not dict:
+            _fail("must be an object of counts", f"{field}.{name}")
+        for key in counts:
+            value = section.get(key)
+            if type(value) is not int or not 0 <= value <= MAX_COUNT:
+                _fail(f"must be an integer between 0 and {MAX_COUNT}", f"{field}.{name}.{key}")
+
+
+def _check_decision_types(types: Any, total: int) -> None:
+    _check_types(types, "decision.types")
+    pilots = 0
+    for name, section in types.items():
+        where = f"decision.types.{name}"
+        if type(section) is not dict:
+            _fail("must be an object", where)
+        n = section.get("pilots")
+        if type(n) is not int or not -MAX_PILOTS <= n <= MAX_PILOTS:
+            _fail(f"must be an integer between -{MAX_PILOTS} and {MAX_PILOTS}", f"{where}.pilots")
+        pilots += n
+        if not isinstance(section.get("msg"), str):
+            _fail("must be a string", f"{where}.msg")
+        if not isinstance(section.get("trace"), list):
+            _fail("must be a list", f"{where}.trace")
+        cores = section.get("cores")
+        if type(cores) is not int or not 1 <= cores <= MAX_CORES:
+            _fail(f"must be an integer between 1 and {MAX_CORES}", f"{where}.cores")
+        memory = section.get("memory")
+        if memory is not None and (type(memory) is not int or not 1 <= memory <= MAX_MEMORY_MB):
+            _fail(f"must be null or an integer between 1 and {MAX_MEMORY_MB}", f"{where}.memory")
+    if pilots != total:
+        _fail(f"the types' pilots add up to {pilots}, not {total}", "decision.pilots")
 
 
 def _check_decision(section: Any) -> None:
@@ -114,6 +171,8 @@ def _check_decision(section: Any) -> None:
         _fail("must be a string", "decision.msg")
     if not isinstance(section.get("trace"), list):
         _fail("must be a list", "decision.trace")
+    if "types" in section:
+        _check_decision_types(section["types"], section["pilots"])
 
 
 def _check_submission(section: Any) -> None:

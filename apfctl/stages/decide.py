@@ -17,6 +17,10 @@ from apfctl.config.loader import Loaded
 from apfctl.errors import ConfigError
 from apfctl.interfaces import SchedRule
 from apfctl.record import Record
+from apfctl.resourcetypes.check import queue_settings
+from apfctl.resourcetypes.limits import Limits
+from apfctl.resourcetypes.queueconf import QueueResources
+from apfctl.stages.pertype import decide_types, zero_types
 
 log = logging.getLogger("apfctl.decide")
 
@@ -40,12 +44,23 @@ def blocked_reason(record: Mapping[str, Any]) -> str | None:
 
 
 class Decider:
-    """Decides records under one configuration; rules are built once per queue."""
+    """Decides records under one configuration; rules are built once per queue.
+
+    A queue that serves resource types is decided per type (:mod:`apfctl.stages.pertype`).
+    """
 
     def __init__(self, loaded: Loaded) -> None:
         self.loaded = loaded
         self._chains: dict[str, list[tuple[str, SchedRule]]] = {}
+        self._resources: dict[str, tuple[QueueResources, Limits] | None] = {}
         self.failures = 0   # records whose chain broke (a rule raised)
+
+    def resources(self, queue_name: str) -> tuple[QueueResources, Limits] | None:
+        """The queue's types, size and limits; None for a queue without resource types."""
+        if queue_name not in self._resources:
+            found = queue_settings(self.loaded.queue(queue_name), self.loaded.factory)
+            self._resources[queue_name] = found if found[0].typed else None
+        return self._resources[queue_name]
 
     def chain(self, queue_name: str) -> list[tuple[str, SchedRule]]:
         chain = self._chains.get(queue_name)
@@ -60,12 +75,24 @@ class Decider:
         """Add ``decision`` to the record (and return it)."""
         try:
             chain = self.chain(record["queue"])
+            typed = self.resources(record["queue"])
         except ConfigError as exc:  # a rule that cannot be built for this queue: 0, said why
             self.failures += 1
             return _zero(record, f"configuration error ({_clean(str(exc))})", error=True)
         reason = blocked_reason(record)
+        if typed is not None:
+            if reason is not None:
+                return zero_types(record, typed[0], reason)
+            return decide_types(record, typed[0], typed[1], lambda view: self._run(chain, view))
         if reason is not None:
             return _zero(record, reason)
+        n, trace = self._run(chain, record)
+        record["decision"] = {"pilots": n, "msg": ";".join([step["msg"] for step in trace if step["msg"]]),
+                              "trace": trace}
+        return record
+
+    def _run(self, chain: list[tuple[str, SchedRule]], record: Mapping[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+        """The chain from n = 0: the number and the trace. A rule that raises gives 0."""
         n = 0
         trace: list[dict[str, Any]] = []
         append = trace.append
@@ -81,9 +108,7 @@ class Decider:
             append({"rule": name, "in": n, "out": 0, "msg": msg, "error": True})
             self.failures += 1
             n = 0
-        record["decision"] = {"pilots": n, "msg": ";".join([step["msg"] for step in trace if step["msg"]]),
-                              "trace": trace}
-        return record
+        return n, trace
 
 
 def _zero(record: Record, reason: str, *, error: bool = False) -> Record:
@@ -97,5 +122,5 @@ def _zero(record: Record, reason: str, *, error: bool = False) -> Record:
 
 
 def failed(record: Mapping[str, Any]) -> bool:
-    """Whether a decided record's chain broke (exit code 1)."""
+    """Whether a decided record's chain broke (exit code 1); a per-type step is in ``trace`` too."""
     return any(step.get("error") for step in record.get("decision", {}).get("trace", ()))

@@ -1,0 +1,120 @@
+"""Deciding a unified queue per resource type (docs/resource-types.md).
+
+The queue's ``schedplugin`` chain runs once per type, each time on a view of the record in
+which ``wms`` and ``batch`` hold that type's counts (APF's rules unchanged, each type with
+its own trace and APF message). Then the queue-wide Harvester limits trim the per-type
+numbers proportionally. The decision gives the total in ``pilots``, every type in
+``types`` (pilots, msg, trace, and the pilot size), and the steps of all types in
+``trace``, each marked with its ``type``.
+
+Pilots without a type (APF's, or from before a queue served types) are counted in every
+type's view: they may be of any type, so none is submitted on the assumption that they
+are not there. A typed queue whose WMS status has no per-type counts gets 0 pilots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from apfctl.record import Record
+from apfctl.resourcetypes.limits import Limits, Running, evaluate
+from apfctl.resourcetypes.newpilots import QueueState, queue_new_pilots
+from apfctl.resourcetypes.queueconf import QueueResources
+
+BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
+Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
+
+
+def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
+    """Pilots of the queue that carry no type: the totals minus the typed counts."""
+    types = batch.get("types") or {}
+    return {key: max(int(batch.get(key) or 0) - sum(counts.get(key, 0) for counts in types.values()), 0)
+            for key in BATCH_TYPE_COUNTS}
+
+
+def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int]) -> dict[str, Any]:
+    """The record as the chain of type ``rt`` sees it."""
+    wms = record["wms"]
+    batch = record["batch"]
+    typed = (batch.get("types") or {}).get(rt) or {}
+    batch_view = dict(batch)
+    for key in BATCH_TYPE_COUNTS:
+        batch_view[key] = typed.get(key, 0) + loose[key]
+    view = dict(record)
+    view["wms"] = {**wms, **wms["types"][rt]}
+    view["batch"] = batch_view
+    view["resource_type"] = rt
+    return view
+
+
+def _queue_state(record: Mapping[str, Any], resources: QueueResources,
+                 loose: Mapping[str, int]) -> tuple[QueueState, Running]:
+    batch = record["batch"]
+    types = batch.get("types") or {}
+    own = resources.size
+    queued_cores = loose["pending"] * own.corecount
+    queued_memory = loose["pending"] * (own.maxrss or 0)
+    running_cores = loose["running"] * own.corecount
+    running_memory = loose["running"] * (own.maxrss or 0)
+    for rt, size in resources.pilots.items():
+        counts = types.get(rt) or {}
+        queued_cores += counts.get("pending", 0) * size.cores
+        queued_memory += counts.get("pending", 0) * (size.memory or 0)
+        running_cores += counts.get("running", 0) * size.cores
+        running_memory += counts.get("running", 0) * (size.memory or 0)
+    state = QueueState(queued=int(batch.get("pending") or 0), running=int(batch.get("running") or 0),
+                       queued_cores=queued_cores, queued_memory=queued_memory)
+    return state, Running(state.running, running_cores, running_memory)
+
+
+def decide_types(record: Record, resources: QueueResources, limits: Limits, chain: Chain) -> Record:
+    """Add the per-type ``decision`` to a record whose status is usable; ``chain(view)`` runs the rules."""
+    wms_types = record["wms"].get("types")
+    missing = [rt for rt in resources.types if not isinstance(wms_types, Mapping) or rt not in wms_types]
+    if missing:
+        return zero_types(record, resources, f"wms status has no counts for resource type {missing[0]}")
+    loose = untyped(record["batch"])
+    wanted: dict[str, int] = {}
+    traces: dict[str, list[dict[str, Any]]] = {}
+    for rt in resources.types:
+        wanted[rt], traces[rt] = chain(type_view(record, rt, loose))
+    queue, running = _queue_state(record, resources, loose)
+    evaluated = evaluate(limits, running, len(resources.types))
+    positive = {rt: max(n, 0) for rt, n in wanted.items()}
+    trimmed = queue_new_pilots(limits, evaluated, positive, resources.pilots, queue)
+    for rt, n in wanted.items():
+        if n > 0 and trimmed[rt] != n:
+            traces[rt].append({"rule": "Limits", "in": n, "out": trimmed[rt],
+                               "msg": f"Limits:comment=queue-wide limits of {len(resources.types)} types,"
+                                      f"in={n},ret={trimmed[rt]}"})
+            wanted[rt] = trimmed[rt]
+    record["decision"] = _decision(resources, wanted, traces)
+    return record
+
+
+def _decision(resources: QueueResources, pilots: Mapping[str, int],
+              traces: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, Any]:
+    types: dict[str, Any] = {}
+    messages: list[str] = []
+    flat: list[dict[str, Any]] = []
+    for rt in resources.types:
+        steps = traces[rt]
+        msg = ";".join([step["msg"] for step in steps if step["msg"]])
+        size = resources.pilots[rt]
+        types[rt] = {"pilots": pilots[rt], "msg": msg, "trace": list(steps), "cores": size.cores,
+                     "memory": size.memory}
+        messages.extend(f"{rt}.{step['msg']}" for step in steps if step["msg"])
+        flat.extend({**step, "type": rt} for step in steps)
+    return {"pilots": sum(pilots.values()), "msg": ";".join(messages), "trace": flat, "types": types}
+
+
+def zero_types(record: Record, resources: QueueResources, reason: str, *, error: bool = False) -> Record:
+    """No pilots of any type, with the reason as each type's only step."""
+    msg = f"Status:comment={reason},ret=0"
+    step: dict[str, Any] = {"rule": "Status", "in": 0, "out": 0, "msg": msg}
+    if error:
+        step["error"] = True
+    record["decision"] = _decision(resources, dict.fromkeys(resources.types, 0),
+                                   {rt: [dict(step)] for rt in resources.types})
+    return record
