@@ -175,17 +175,21 @@ def _check_decision(section: Any) -> None:
         _check_decision_types(section["types"], section["pilots"])
 
 
-def _check_submission(section: Any) -> None:
+def _check_submission(section: Any, field: str = "submission") -> None:
     if not isinstance(section, dict):
-        _fail("must be an object", "submission")
+        _fail("must be an object", field)
     for key in SUBMISSION_FIELDS:
         if key not in section:
-            _fail("missing", f"submission.{key}")
+            _fail("missing", f"{field}.{key}")
     for key in ("requested", "submitted", "retired"):
         if type(section[key]) is not int:
-            _fail("must be an integer", f"submission.{key}")
+            _fail("must be an integer", f"{field}.{key}")
     if not isinstance(section["ids"], list):
-        _fail("must be a list", "submission.ids")
+        _fail("must be a list", f"{field}.ids")
+    if "types" in section and field == "submission":
+        _check_types(section["types"], "submission.types")
+        for name, typed in section["types"].items():
+            _check_submission(typed, f"submission.types.{name}")
 
 
 def check(record: Any, require: Iterable[str] = ()) -> None:

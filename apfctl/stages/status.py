@@ -66,6 +66,9 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
     for key in WMS_COUNTS:
         section[key] = int(value.get(key) or 0)
     section["status"] = value.get("status")
+    types = value.get("types")
+    if types:
+        section["types"] = {rt: {key: int(counts.get(key) or 0) for key in WMS_COUNTS} for rt, counts in types.items()}
     section["error"] = None
     return section
 
@@ -88,6 +91,8 @@ def _batch_section(plugin: str, window: tuple[float, float] | None, value: Batch
         ran = [p for p in value.finished if p.end >= now - interval and p.outcome != "removed"]
         section["recent"] = {"interval": interval, "maxtime": maxtime, "total": len(ran),
                              "short": sum(1 for p in ran if p.walltime < maxtime)}
+    if value.types:
+        section["types"] = {rt: dict(counts) for rt, counts in value.types.items()}
     section.update(value.extra)
     return section
 

@@ -2,7 +2,9 @@
 
 For each record, under the queue's lock: the ledger's claim on (queue, cycle) and the
 backend's own stamps (``find_submitted``) are checked first, so a repeated submit of the
-same record, or a second apfctl on the same queue, submits nothing new.
+same record, or a second apfctl on the same queue, submits nothing new. A decision per
+resource type is submitted once per (queue, type, cycle), each type with its pilot size,
+on backends that can (``BatchSubmitPlugin.for_type``); on others as untyped pilots.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from apfctl import plugins
 from apfctl.config.loader import Loaded
 from apfctl.errors import BackendError, LedgerError
-from apfctl.interfaces import BatchSubmitPlugin
+from apfctl.interfaces import BatchSubmitPlugin, PilotRequest
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record
@@ -67,16 +69,39 @@ class Submitter:
         except Exception as exc:  # a queue whose backend cannot be built fails alone
             log.debug("submit plugin for %s failed to start", record["queue"], exc_info=True)
             return _section(None, n, self.dry_run, error=describe_error(exc))
-        if n == 0:
-            return _section(plugin.name, 0, self.dry_run)
-        if self.dry_run:
-            return self._dry_run(plugin, n, record["cycle"])
-        try:
-            return self._once(plugin, n, record["cycle"])
-        except LedgerError as exc:
-            return _section(plugin.name, n, False, error=str(exc))
+        types = record["decision"].get("types")
+        if types and type(plugin).for_type is not BatchSubmitPlugin.for_type:
+            return self._per_type(plugin, types, record["cycle"])
+        note = {"note": f"{plugin.name} does not submit per resource type: untyped pilots of the queue's size"} \
+            if types else {}
+        return self._one(plugin, n, record["cycle"], record["cycle"], **note)
 
-    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _one(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str, **fields: Any) -> dict[str, Any]:
+        """One submission (or retirement) of ``n`` pilots; ``claim``: its key in the ledger."""
+        if n == 0:
+            return _section(plugin.name, 0, self.dry_run, **fields)
+        if self.dry_run:
+            return {**self._dry_run(plugin, n, cycle), **fields}
+        try:
+            return {**self._once(plugin, n, cycle, claim), **fields}
+        except LedgerError as exc:
+            return _section(plugin.name, n, False, error=str(exc), **fields)
+
+    def _per_type(self, plugin: BatchSubmitPlugin, types: dict[str, Any], cycle: str) -> dict[str, Any]:
+        """One submission per (queue, type, cycle), each claimed in the ledger as ``<cycle>:<type>``."""
+        sections: dict[str, dict[str, Any]] = {}
+        for rt, decided in types.items():
+            typed = plugin.for_type(PilotRequest(rt, decided["cores"], decided["memory"]))
+            assert typed is not None
+            sections[rt] = self._one(typed, decided["pilots"], cycle, f"{cycle}:{rt}")
+        errors = [f"{rt}: {s['error']}" for rt, s in sections.items() if s.get("error")]
+        return _section(plugin.name, sum(s["requested"] for s in sections.values()), self.dry_run,
+                        submitted=sum(s["submitted"] for s in sections.values()),
+                        retired=sum(s["retired"] for s in sections.values()),
+                        ids=[i for s in sections.values() for i in s["ids"]],
+                        error="; ".join(errors) or None, types=sections)
+
+    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> dict[str, Any]:
         """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
 
         The ledger's claim on (queue, cycle) comes first; for a submission the backend's own
@@ -85,7 +110,7 @@ class Submitter:
         """
         assert self.ledger is not None, "a real submission needs the ledger"
         queue = plugin.queue.name
-        earlier = self.ledger.claim_submission(queue, cycle)
+        earlier = self.ledger.claim_submission(queue, claim)
         if earlier is not None and earlier["state"] != "failed":
             log.info("queue %s: cycle %s was already %s; nothing new", queue, cycle, earlier["state"])
             return _section(plugin.name, n, False, ids=earlier["ids"],
@@ -93,11 +118,11 @@ class Submitter:
         try:
             if n < 0:
                 result = plugin.retire(-n)
-                self.ledger.finish_submission(queue, cycle, result.ids, state="retired")
+                self.ledger.finish_submission(queue, claim, result.ids, state="retired")
                 return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
             existing = plugin.find_submitted(cycle)
             if existing:
-                self.ledger.finish_submission(queue, cycle, existing)
+                self.ledger.finish_submission(queue, claim, existing)
                 return _section(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
             result = plugin.submit(n, cycle)
@@ -106,9 +131,9 @@ class Submitter:
         except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
-            self.ledger.finish_submission(queue, cycle, [], state="failed")
+            self.ledger.finish_submission(queue, claim, [], state="failed")
             return _section(plugin.name, n, False, error=describe_error(exc))
-        self.ledger.finish_submission(queue, cycle, result.ids)
+        self.ledger.finish_submission(queue, claim, result.ids)
         return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
