@@ -9,7 +9,8 @@ numbers proportionally. The decision gives the total in ``pilots``, every type i
 
 Pilots without a type (APF's, or from before a queue served types) are counted in every
 type's view: they may be of any type, so none is submitted on the assumption that they
-are not there. A typed queue whose WMS status has no per-type counts gets 0 pilots.
+are not there. A typed queue whose WMS status has no per-type counts gets 0 pilots (with
+``wmsstatusplugin = None`` every type sees no waiting work, as the queue does).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from apfctl.resourcetypes.newpilots import QueueState, queue_new_pilots
 from apfctl.resourcetypes.queueconf import QueueResources
 
 BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
+NO_WORK = {"ready": 0, "notready": 0, "running": 0, "done": 0, "failed": 0}   # wmsstatusplugin = None
 Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
 
 
@@ -33,7 +35,8 @@ def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
             for key in BATCH_TYPE_COUNTS}
 
 
-def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int]) -> dict[str, Any]:
+def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int],
+              wms_types: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     """The record as the chain of type ``rt`` sees it."""
     wms = record["wms"]
     batch = record["batch"]
@@ -42,7 +45,7 @@ def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int]) -> d
     for key in BATCH_TYPE_COUNTS:
         batch_view[key] = typed.get(key, 0) + loose[key]
     view = dict(record)
-    view["wms"] = {**wms, **wms["types"][rt]}
+    view["wms"] = {**wms, **wms_types[rt]}
     view["batch"] = batch_view
     view["resource_type"] = rt
     return view
@@ -70,15 +73,16 @@ def _queue_state(record: Mapping[str, Any], resources: QueueResources,
 
 def decide_types(record: Record, resources: QueueResources, limits: Limits, chain: Chain) -> Record:
     """Add the per-type ``decision`` to a record whose status is usable; ``chain(view)`` runs the rules."""
-    wms_types = record["wms"].get("types")
+    wms = record["wms"]
+    wms_types = wms.get("types") if wms.get("plugin") is not None else dict.fromkeys(resources.types, NO_WORK)
     missing = [rt for rt in resources.types if not isinstance(wms_types, Mapping) or rt not in wms_types]
-    if missing:
+    if missing or not isinstance(wms_types, Mapping):
         return zero_types(record, resources, f"wms status has no counts for resource type {missing[0]}")
     loose = untyped(record["batch"])
     wanted: dict[str, int] = {}
     traces: dict[str, list[dict[str, Any]]] = {}
     for rt in resources.types:
-        wanted[rt], traces[rt] = chain(type_view(record, rt, loose))
+        wanted[rt], traces[rt] = chain(type_view(record, rt, loose, wms_types))
     queue, running = _queue_state(record, resources, loose)
     evaluated = evaluate(limits, running, len(resources.types))
     positive = {rt: max(n, 0) for rt, n in wanted.items()}
