@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from apfctl.resourcetypes.definitions import valid_name
+
 PREFIX = "apf"
 
 
@@ -40,6 +42,6 @@ class Tag:
 def parse_job_name(name: str) -> Tag | None:
     """The stamps of an apfctl pilot's job name (a fifth part: its resource type); None for any other job."""
     parts = name.split(":")
-    if len(parts) not in (4, 5) or parts[0] != PREFIX:
+    if len(parts) not in (4, 5) or parts[0] != PREFIX or (len(parts) == 5 and not valid_name(parts[4])):
         return None
     return Tag(*(unquote(part) for part in parts[1:]))
