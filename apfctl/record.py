@@ -131,9 +131,10 @@ def _check_type_counts(types: Any, field: str, counts: tuple[str, ...]) -> None:
     for name, section in types.items():
         if type(section) is not dict:
             _fail("must be an object of counts", f"{field}.{name}")
+        get = section.get
         for key in counts:
-            value = section.get(key)
-            if type(value) is not int or not 0 <= value <= MAX_COUNT:
+            value = get(key)
+            if type(value) is not int or value < 0 or value > MAX_COUNT:
                 _fail(f"must be an integer between 0 and {MAX_COUNT}", f"{field}.{name}.{key}")
 
 
@@ -150,8 +151,6 @@ def _check_decision_types(types: Any, total: int) -> None:
         pilots += n
         if not isinstance(section.get("msg"), str):
             _fail("must be a string", f"{where}.msg")
-        if not isinstance(section.get("trace"), list):
-            _fail("must be a list", f"{where}.trace")
         cores = section.get("cores")
         if type(cores) is not int or not 1 <= cores <= MAX_CORES:
             _fail(f"must be an integer between 1 and {MAX_CORES}", f"{where}.cores")

@@ -4,8 +4,8 @@ The queue's ``schedplugin`` chain runs once per type, each time on a view of the
 which ``wms`` and ``batch`` hold that type's counts (APF's rules unchanged, each type with
 its own trace and APF message). Then the queue-wide Harvester limits trim the per-type
 numbers proportionally. The decision gives the total in ``pilots``, every type in
-``types`` (pilots, msg, trace, and the pilot size), and the steps of all types in
-``trace``, each marked with its ``type``.
+``types`` (pilots, msg and the pilot size), and the steps of all types in ``trace``, each
+marked with its ``type`` (a type's trace is its steps, in order).
 
 Pilots without a type (APF's, or from before a queue served types) are counted in every
 type's view: they may be of any type, so none is submitted on the assumption that they
@@ -30,22 +30,27 @@ Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
 
 def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
     """Pilots of the queue that carry no type: the totals minus the typed counts."""
-    types = batch.get("types") or {}
-    return {key: max(int(batch.get(key) or 0) - sum(counts.get(key, 0) for counts in types.values()), 0)
-            for key in BATCH_TYPE_COUNTS}
+    loose = {key: int(batch.get(key) or 0) for key in BATCH_TYPE_COUNTS}
+    for counts in (batch.get("types") or {}).values():
+        for key in BATCH_TYPE_COUNTS:
+            loose[key] -= counts.get(key, 0)
+    return {key: max(value, 0) for key, value in loose.items()}
 
 
 def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int],
               wms_types: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     """The record as the chain of type ``rt`` sees it."""
-    wms = record["wms"]
     batch = record["batch"]
     typed = (batch.get("types") or {}).get(rt) or {}
     batch_view = dict(batch)
-    for key in BATCH_TYPE_COUNTS:
-        batch_view[key] = typed.get(key, 0) + loose[key]
+    batch_view["pending"] = typed.get("pending", 0) + loose["pending"]
+    batch_view["held"] = typed.get("held", 0) + loose["held"]
+    batch_view["running"] = typed.get("running", 0) + loose["running"]
+    batch_view["exiting"] = typed.get("exiting", 0) + loose["exiting"]
+    wms_view = dict(record["wms"])
+    wms_view.update(wms_types[rt])
     view = dict(record)
-    view["wms"] = {**wms, **wms_types[rt]}
+    view["wms"] = wms_view
     view["batch"] = batch_view
     view["resource_type"] = rt
     return view
@@ -99,17 +104,18 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
 
 def _decision(resources: QueueResources, pilots: Mapping[str, int],
               traces: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, Any]:
+    """The total, each type's pilots, message and size, and one trace whose steps name their type."""
     types: dict[str, Any] = {}
     messages: list[str] = []
     flat: list[dict[str, Any]] = []
     for rt in resources.types:
-        steps = traces[rt]
-        msg = ";".join([step["msg"] for step in steps if step["msg"]])
+        own = [step["msg"] for step in traces[rt] if step["msg"]]
+        for step in traces[rt]:
+            step["type"] = rt
+            flat.append(step)
         size = resources.pilots[rt]
-        types[rt] = {"pilots": pilots[rt], "msg": msg, "trace": list(steps), "cores": size.cores,
-                     "memory": size.memory}
-        messages.extend(f"{rt}.{step['msg']}" for step in steps if step["msg"])
-        flat.extend({**step, "type": rt} for step in steps)
+        types[rt] = {"pilots": pilots[rt], "msg": ";".join(own), "cores": size.cores, "memory": size.memory}
+        messages.extend([f"{rt}.{msg}" for msg in own])
     return {"pilots": sum(pilots.values()), "msg": ";".join(messages), "trace": flat, "types": types}
 
 

@@ -85,8 +85,9 @@ def test_queue_wide_limits_trim_the_types_proportionally(decider: Decider):
     decision = decider.decide(record("LIMITED", wms(SCORE=10, MCORE=4), batch(2, SCORE=2)))["decision"]
     assert {rt: t["pilots"] for rt, t in decision["types"].items()} == {"SCORE": 5, "MCORE": 3}
     assert decision["pilots"] == 8
-    assert decision["types"]["SCORE"]["trace"][-1] == {
-        "rule": "Limits", "in": 8, "out": 5, "msg": "Limits:comment=queue-wide limits of 2 types,in=8,ret=5"}
+    score_steps = [step for step in decision["trace"] if step["type"] == "SCORE"]
+    assert score_steps[-1] == {"rule": "Limits", "in": 8, "out": 5, "type": "SCORE",
+                               "msg": "Limits:comment=queue-wide limits of 2 types,in=8,ret=5"}
 
 
 def test_untyped_pilots_count_in_every_types_view(decider: Decider):
@@ -98,9 +99,9 @@ def test_untyped_pilots_count_in_every_types_view(decider: Decider):
 def test_apf_style_single_type_section_is_sized_by_its_own_keys(decider: Decider):
     decision = decider.decide(record("BNL-MCORE", wms(MCORE=3), batch()))["decision"]
     assert decision["types"] == {"MCORE": {"pilots": 3, "msg": "Ready:in=0,activated=3,offset=0,pending=0,ret=3",
-                                           "trace": [{"rule": "Ready", "in": 0, "out": 3, "msg":
-                                                      "Ready:in=0,activated=3,offset=0,pending=0,ret=3"}],
                                            "cores": 4, "memory": 6000}}
+    assert decision["trace"] == [{"rule": "Ready", "in": 0, "out": 3, "type": "MCORE",
+                                  "msg": "Ready:in=0,activated=3,offset=0,pending=0,ret=3"}]
 
 
 def test_untyped_queue_is_decided_as_before(decider: Decider):
