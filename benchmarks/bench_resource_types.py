@@ -28,7 +28,7 @@ from apfctl.stages.decide import Decider
 QUEUES = 1_000
 RECORDS = 20_000
 BUDGET = 20_000   # queue records per second
-REPEAT = 2
+REPEAT = 3
 TYPES = ("SCORE", "MCORE", "SCORE_HIMEM", "MCORE_HIMEM")
 CHAIN = "Ready, Scale, MaxPerCycle, MinPerCycle, StatusTest, StatusOffline, MaxPending"
 
@@ -83,10 +83,10 @@ def measure(text: str) -> float:
         for _ in range(REPEAT):
             sink = io.BytesIO()
             write = sink.write
-            start = time.perf_counter()
+            start = time.process_time()   # CPU time: the machine is shared, wall time is not ours
             for _, record in read_records(io.BytesIO(data)):
                 write(dumps_line(decider.decide(record)))
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
         assert decider.failures == 0
     return best
 

@@ -25,6 +25,7 @@ from apfctl.resourcetypes.queueconf import QueueResources
 
 BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
 NO_WORK = {"ready": 0, "notready": 0, "running": 0, "done": 0, "failed": 0}   # wmsstatusplugin = None
+NO_PILOTS: dict[str, int] = {}
 Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
 
 
@@ -35,25 +36,6 @@ def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
         for key in BATCH_TYPE_COUNTS:
             loose[key] -= counts.get(key, 0)
     return {key: max(value, 0) for key, value in loose.items()}
-
-
-def type_view(record: Mapping[str, Any], rt: str, loose: Mapping[str, int],
-              wms_types: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """The record as the chain of type ``rt`` sees it."""
-    batch = record["batch"]
-    typed = (batch.get("types") or {}).get(rt) or {}
-    batch_view = dict(batch)
-    batch_view["pending"] = typed.get("pending", 0) + loose["pending"]
-    batch_view["held"] = typed.get("held", 0) + loose["held"]
-    batch_view["running"] = typed.get("running", 0) + loose["running"]
-    batch_view["exiting"] = typed.get("exiting", 0) + loose["exiting"]
-    wms_view = dict(record["wms"])
-    wms_view.update(wms_types[rt])
-    view = dict(record)
-    view["wms"] = wms_view
-    view["batch"] = batch_view
-    view["resource_type"] = rt
-    return view
 
 
 def _queue_state(record: Mapping[str, Any], resources: QueueResources,
@@ -83,11 +65,22 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
     missing = [rt for rt in resources.types if not isinstance(wms_types, Mapping) or rt not in wms_types]
     if missing or not isinstance(wms_types, Mapping):
         return zero_types(record, resources, f"wms status has no counts for resource type {missing[0]}")
-    loose = untyped(record["batch"])
+    batch = record["batch"]
+    batch_types = batch.get("types") or {}
+    loose = untyped(batch)
     wanted: dict[str, int] = {}
     traces: dict[str, list[dict[str, Any]]] = {}
+    # One view, its counts replaced type by type: rules are pure functions of what they are given.
+    wms_view, batch_view = dict(wms), dict(batch)
+    view = dict(record)
+    view["wms"], view["batch"] = wms_view, batch_view
     for rt in resources.types:
-        wanted[rt], traces[rt] = chain(type_view(record, rt, loose, wms_types))
+        wms_view.update(wms_types[rt])
+        typed = batch_types.get(rt) or NO_PILOTS
+        for key in BATCH_TYPE_COUNTS:
+            batch_view[key] = typed.get(key, 0) + loose[key]
+        view["resource_type"] = rt
+        wanted[rt], traces[rt] = chain(view)
     queue, running = _queue_state(record, resources, loose)
     evaluated = evaluate(limits, running, len(resources.types))
     positive = {rt: max(n, 0) for rt, n in wanted.items()}
