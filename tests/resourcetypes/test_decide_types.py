@@ -147,3 +147,29 @@ def test_decided_records_pass_the_validator_and_bad_ones_are_refused(decider: De
     broken["wms"]["types"]["score"] = broken["wms"]["types"].pop("SCORE")
     with pytest.raises(RecordError, match="not a resource type name"):
         list(read_records(io.BytesIO(orjson.dumps(broken))))
+
+
+def test_explain_shows_a_table_per_type_with_its_size_and_counts(decider: Decider):
+    from apfctl.explain import render_queue
+
+    decided = decider.decide(record("LIMITED", wms(SCORE=10, MCORE=4), batch(2, SCORE=2)))
+    text = render_queue(decided)
+    assert "decision: submit 8 in all" in text
+    assert "SCORE (1 cores, 2000 MB): submit 5 (limited by Limits); ready=10 pending=2 held=0 running=0" in text
+    assert "MCORE (8 cores, 16000 MB): submit 3 (limited by Limits); ready=4" in text
+    score_block = text.split("SCORE (")[1].split("MCORE (")[0]
+    assert "Ready" in score_block and "activated=10" in score_block and "queue-wide limits of 2 types" in score_block
+
+
+def test_replay_sees_a_per_type_change_even_when_the_total_is_equal(decider: Decider):
+    from apfctl.replay import compare, render_replay
+
+    stored = decider.decide(record("UCORE", wms(SCORE=10, MCORE=4), batch(2, SCORE=2)))
+    moved = orjson.loads(orjson.dumps(stored))
+    moved["decision"]["types"]["SCORE"]["pilots"] = 9
+    moved["decision"]["types"]["MCORE"]["pilots"] = 3
+    (result,) = compare([moved], decider.decide)
+    assert result.differing == 1 and result.stored_pilots == result.candidate_pilots == 12
+    text = render_replay([result], "candidate.conf")
+    assert "SCORE/Ready 0->8  MCORE/Ready 0->4  [SCORE=8 MCORE=4]" in text   # the candidate's, per type
+    assert "[SCORE=9 MCORE=3]" in text
