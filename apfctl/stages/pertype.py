@@ -19,13 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from apfctl.record import Record
+from apfctl.record import Record, build
+from apfctl.record.message import NUMBER, TEXT, message
 from apfctl.resourcetypes.limits import Limits, evaluate
 from apfctl.resourcetypes.newpilots import BATCH_TYPE_COUNTS, from_batch, queue_new_pilots, untyped
 from apfctl.resourcetypes.queueconf import QueueResources
 
 NO_WORK = {"ready": 0, "notready": 0, "running": 0, "done": 0, "failed": 0}   # wmsstatusplugin = None
 NO_PILOTS: dict[str, int] = {}
+_LIMITS = message("Limits", comment=TEXT, in_=NUMBER, ret=NUMBER)
 Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
 
 
@@ -58,9 +60,8 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
     trimmed = queue_new_pilots(limits, evaluated, positive, resources.pilots, queue)
     for rt, n in wanted.items():
         if n > 0 and trimmed[rt] != n:
-            traces[rt].append({"rule": "Limits", "in": n, "out": trimmed[rt],
-                               "msg": f"Limits:comment=queue-wide limits of {len(resources.types)} types,"
-                                      f"in={n},ret={trimmed[rt]}"})
+            why = f"queue-wide limits of {len(resources.types)} types"
+            traces[rt].append(build.step("Limits", n, trimmed[rt], _LIMITS(why, n, trimmed[rt])))
             wanted[rt] = trimmed[rt]
     record["decision"] = _decision(resources, wanted, traces)
     return record
@@ -85,10 +86,7 @@ def _decision(resources: QueueResources, pilots: Mapping[str, int],
 
 def zero_types(record: Record, resources: QueueResources, reason: str, *, error: bool = False) -> Record:
     """No pilots of any type, with the reason as each type's only step."""
-    msg = f"Status:comment={reason},ret=0"
-    step: dict[str, Any] = {"rule": "Status", "in": 0, "out": 0, "msg": msg}
-    if error:
-        step["error"] = True
+    refused = build.refused(reason, error=error)["trace"][0]
     record["decision"] = _decision(resources, dict.fromkeys(resources.types, 0),
-                                   {rt: [dict(step)] for rt in resources.types})
+                                   {rt: [dict(refused)] for rt in resources.types})
     return record
