@@ -16,13 +16,18 @@ from typing import Any
 
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, TEXT, message
 from apfctl.resourcetypes.check import queue_settings
 from apfctl.resourcetypes.limits import evaluate
 from apfctl.resourcetypes.newpilots import TypeState, from_batch, type_new_pilots
 from apfctl.resourcetypes.sizing import pilot_size
-from apfctl_sched.common import Rule, batch_usable, clean, wms_usable
+from apfctl_sched.common import Rule, batch_usable, wms_usable
 
 NO_SUBMISSION_STATUS = frozenset({"offline", "standby", "maintenance"})   # worker_adjuster's
+_INVALID = message("Harvester", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+_STATUS = message("Harvester", comment=TEXT, in_=NUMBER, ret=0)
+_COUNTED = message("Harvester", comment=TEXT, in_=NUMBER, activated=NUMBER, queued=NUMBER, running=NUMBER,
+                   ret=NUMBER)
 
 
 class Harvester(Rule):
@@ -36,15 +41,14 @@ class Harvester(Rule):
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
-            return 0, f"Harvester:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+            return 0, _INVALID(n)
         wms, batch = record["wms"], record["batch"]
         status = wms.get("status")
         if status in NO_SUBMISSION_STATUS:
-            return 0, f"Harvester:comment=queue status {status},in={n},ret=0"
+            return 0, _STATUS(f"queue status {status}", n)
         size = self.resources.pilots.get(record.get("resource_type") or "", self.own_size)
         state = TypeState(queued=batch["pending"], running=batch["running"], activated=wms["ready"], size=size)
         queue, running = from_batch(record.get("queue_batch") or batch, self.resources)
         evaluated = evaluate(self.limits, running, self.n_types)
         out, why = type_new_pilots(self.limits, evaluated, state, queue)
-        return out, (f"Harvester:comment={clean(why)},in={n},activated={state.activated},"
-                     f"queued={state.queued},running={state.running},ret={out}")
+        return out, _COUNTED(why, n, state.activated, state.queued, state.running, out)
