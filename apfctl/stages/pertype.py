@@ -54,6 +54,9 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
             batch_view[key] = typed.get(key, 0) + loose[key]
         view["resource_type"] = rt
         wanted[rt], traces[rt] = chain(view)
+    if not limits.limited:   # no Harvester limit on this queue: nothing to trim
+        record["decision"] = _decision(resources, wanted, traces)
+        return record
     queue, running = from_batch(batch, resources, loose)
     evaluated = evaluate(limits, running, len(resources.types))
     positive = {rt: max(n, 0) for rt, n in wanted.items()}
