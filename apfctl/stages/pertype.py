@@ -35,8 +35,8 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
     """Add the per-type ``decision`` to a record whose status is usable; ``chain(view)`` runs the rules."""
     wms = record["wms"]
     wms_types = wms.get("types") if wms.get("plugin") is not None else dict.fromkeys(resources.types, NO_WORK)
-    missing = [rt for rt in resources.types if not isinstance(wms_types, Mapping) or rt not in wms_types]
-    if missing or not isinstance(wms_types, Mapping):
+    missing = [rt for rt in resources.types if rt not in wms_types] if type(wms_types) is dict else resources.types
+    if missing:
         return zero_types(record, resources, f"wms status has no counts for resource type {missing[0]}")
     batch = record["batch"]
     batch_types = batch.get("types") or {}
