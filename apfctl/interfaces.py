@@ -94,6 +94,7 @@ class WMSCounts(TypedDict, total=False):
     done: int
     failed: int
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
+    types: dict[str, dict[str, int]]   # the same counts per resource type the queue serves, if it does
 
 
 class StatusPlugin(Plugin, ABC):
@@ -144,6 +145,9 @@ class BatchCounts:
     exiting: int = 0
     finished: list[Finished] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)   # backend-specific: held_reasons, ...
+    # pilots stamped with a resource type: type -> {pending, held, running, exiting}; the
+    # fields above count every pilot, typed or not (docs/resource-types.md)
+    types: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class BatchStatusPlugin(StatusPlugin):
@@ -190,17 +194,34 @@ class SubmitResult:
     description_file: str | None = None
 
 
+@dataclass(frozen=True)
+class PilotRequest:
+    """The resource type of the pilots to submit, and their size (docs/resource-types.md)."""
+
+    resource_type: str
+    cores: int
+    memory: int | None   # MB; None: no memory request
+
+
 class BatchSubmitPlugin(Plugin, ABC):
     """Submits n pilots for one queue, or retires -n (group ``apfctl.batchsubmit``).
 
     ``name`` is the plugin name as configured (``CondorOSGCE``), which keys are read under.
-    Every pilot is stamped with the queue, the factory id and the cycle id.
+    Every pilot is stamped with the queue, the factory id and the cycle id, and, on a plugin
+    made by :meth:`for_type`, with its resource type: then ``find_submitted``, ``submit``
+    and ``retire`` see that type's pilots only.
     """
+
+    pilot: PilotRequest | None = None
 
     def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
         self.name = name
         self.queue = queue
         self.factory = factory
+
+    def for_type(self, pilot: PilotRequest) -> BatchSubmitPlugin | None:
+        """This plugin for pilots of one resource type and size; None if the backend cannot."""
+        return None
 
     @abstractmethod
     def find_submitted(self, cycle: str) -> list[str]:

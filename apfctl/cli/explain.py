@@ -72,26 +72,66 @@ def _limiter(trace: list[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def render_queue(record: Mapping[str, Any]) -> str:
-    """One queue's header lines and its chain table."""
+def _verdict(pilots: int) -> str:
+    return f"submit {pilots}" if pilots > 0 else f"retire {-pilots}" if pilots < 0 else "nothing to do"
+
+
+def _table(trace: list[Mapping[str, Any]]) -> str:
     from tabulate import tabulate
 
+    rows = []
+    for step in trace:
+        _, pairs = parse_message(str(step.get("msg") or ""))
+        rows.append([step.get("rule"), step.get("in"), step.get("out"), _effect(step, pairs), _inputs(pairs)])
+    return tabulate(rows, headers=["rule", "in", "out", "effect (why)", "inputs"], tablefmt="simple",
+                    disable_numparse=True, colalign=("left", "right", "right", "left", "left"))
+
+
+def _type_counts(record: Mapping[str, Any], rt: str) -> str:
+    """``wms ready=.. batch pending=.. running=..`` of one resource type, as its chain saw them."""
+    parts = []
+    wms = (record.get("wms") or {}).get("types") or {}
+    if rt in wms:
+        parts.append(f"ready={wms[rt].get('ready')}")
+    batch = (record.get("batch") or {}).get("types") or {}
+    if rt in batch:
+        parts.append(" ".join(f"{key}={batch[rt].get(key)}" for key in ("pending", "held", "running")))
+    return " ".join(parts)
+
+
+def _untyped_line(record: Mapping[str, Any]) -> str:
+    """Pilots without a resource type (counted in every type's view), when there are some."""
+    from apfctl.resourcetypes.newpilots import untyped
+
+    batch = record.get("batch")
+    if not isinstance(batch, Mapping) or not batch.get("ok"):
+        return ""
+    loose = untyped(batch)
+    return f"\n  untyped pilots: {' '.join(f'{k}={v}' for k, v in loose.items())}" if any(loose.values()) else ""
+
+
+def render_queue(record: Mapping[str, Any]) -> str:
+    """One queue's header lines and its chain table (one per resource type on a unified queue)."""
     head = f"{record.get('queue')}  cycle {record.get('cycle')}\n  status: {_status_line(record)}"
     decision = record.get("decision")
     if not isinstance(decision, Mapping):
         return f"{head}\n  not decided (no decision section)"
     trace = list(decision.get("trace") or [])
-    pilots = decision.get("pilots", 0)
-    verdict = f"submit {pilots}" if pilots > 0 else f"retire {-pilots}" if pilots < 0 else "nothing to do"
+    types = decision.get("types")
+    if isinstance(types, Mapping) and types:
+        blocks = [f"{head}\n  decision: {_verdict(decision.get('pilots', 0))} in all" + _untyped_line(record)]
+        for rt, typed in types.items():
+            steps = [step for step in trace if step.get("type") == rt]
+            limiter = _limiter(steps)
+            memory = f", {typed.get('memory')} MB" if typed.get("memory") else ""
+            seen = _type_counts(record, rt)
+            blocks.append(f"  {rt} ({typed.get('cores')} cores{memory}): {_verdict(typed.get('pilots', 0))}"
+                          + (f" (limited by {limiter})" if limiter else "") + (f"; {seen}" if seen else "")
+                          + f"\n\n{_table(steps)}")
+        return "\n\n".join(blocks)
     limiter = _limiter(trace)
-    summary = f"  decision: {verdict}" + (f" (limited by {limiter})" if limiter else "")
-    rows = []
-    for step in trace:
-        _, pairs = parse_message(str(step.get("msg") or ""))
-        rows.append([step.get("rule"), step.get("in"), step.get("out"), _effect(step, pairs), _inputs(pairs)])
-    table = tabulate(rows, headers=["rule", "in", "out", "effect (why)", "inputs"], tablefmt="simple",
-                     disable_numparse=True, colalign=("left", "right", "right", "left", "left"))
-    return f"{head}\n{summary}\n\n{table}"
+    summary = f"  decision: {_verdict(decision.get('pilots', 0))}" + (f" (limited by {limiter})" if limiter else "")
+    return f"{head}\n{summary}\n\n{_table(trace)}"
 
 
 def render_explain(records: Iterable[Mapping[str, Any]]) -> str:

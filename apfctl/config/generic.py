@@ -7,6 +7,7 @@ reads any more are declared ``LEGACY`` so an APF file loads without a warning fo
 from __future__ import annotations
 
 from apfctl.config.keys import Key
+from apfctl.resourcetypes import definitions, limits, queueconf
 
 QUEUE_KEYS: dict[str, Key] = {
     "enabled": Key("bool", False, doc="the queue is cycled only when True (APF: absent means disabled)"),
@@ -24,6 +25,8 @@ QUEUE_KEYS: dict[str, Key] = {
     "executable": Key("command", None, doc="the pilot (or wrapper) each pilot job runs"),
     "executable.arguments": Key("str", None, doc="its arguments"),
     "executable.defaultarguments": Key("str", None, doc="a template for executable.arguments"),
+    **queueconf.QUEUE_KEYS,   # resourcetypes, corecount, maxrss, ... (docs/resource-types.md)
+    **limits.QUEUE_KEYS,      # Harvester's queue limits
 }
 
 FACTORY_KEYS: dict[str, Key] = {
@@ -52,6 +55,7 @@ FACTORY_KEYS: dict[str, Key] = {
     "ledger.retention": Key("float", 30.0, minimum=0, doc="days of records the ledger keeps"),
     "ledger.timeout": Key("float", 10.0, minimum=0, doc="seconds to wait for a ledger locked by another process"),
     "apfctl.threads": Key("int", 8, minimum=1, doc="concurrent status queries (one per endpoint)"),
+    **definitions.FACTORY_KEYS,   # resourcetype.<NAME>.<field>
 }
 
 # Keys of APF's shipped files that APF itself never read (dead plugins' keys): accepted silently.

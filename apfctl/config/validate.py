@@ -175,9 +175,20 @@ def check_queue(queue: QueueConfig, loaded: Loaded, report: Report,
                                              queue.get(located) if located else None))
             report.bad_queues.add(queue.name)
     _check_values(queue, declared, report)
+    _check_resources(queue, loaded, report)
     if kinds is None and not unloaded:   # else its keys would be called unknown: noise beside the error
         _unknown_keys(queue, declared, is_legacy_queue_key, report)
     return factory_keys
+
+
+def _check_resources(queue: QueueConfig, loaded: Loaded, report: Report) -> None:
+    """Resource types, size and Harvester limits (docs/resource-types.md)."""
+    from apfctl.resourcetypes.check import check_queue as check_resources
+
+    for error in check_resources(queue, loaded.factory):
+        if not any(error.describe() == seen.describe() for seen in report.errors):
+            report.errors.append(error)
+        report.bad_queues.add(queue.name)
 
 
 def _check_profiles(loaded: Loaded, names: list[str], report: Report) -> None:
@@ -237,5 +248,8 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
         _check_profiles(loaded, names, report)
     _interpolation(loaded.factory, report)
     _check_values(loaded.factory, factory_declared, report)
+    from apfctl.resourcetypes.check import check_factory
+
+    report.errors.extend(check_factory(loaded.factory))
     _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report, installed_factory_keys)
     return report

@@ -87,7 +87,7 @@ def compare(records: Iterable[Record], decide: Callable[[Record], Record], first
         result.cycles += 1
         result.stored_pilots += stored["pilots"]
         result.candidate_pilots += candidate["pilots"]
-        if candidate["pilots"] != stored["pilots"]:
+        if candidate["pilots"] != stored["pilots"] or per_type(candidate) != per_type(stored):
             result.differing += 1
             result.absolute_difference += abs(candidate["pilots"] - stored["pilots"])
             if len(result.first) < first:
@@ -95,9 +95,18 @@ def compare(records: Iterable[Record], decide: Callable[[Record], Record], first
     return list(results.values())
 
 
+def per_type(decision: Mapping[str, Any]) -> dict[str, int]:
+    """Pilots per resource type of a decision ({} for a queue without types)."""
+    types = decision.get("types")
+    return {rt: typed.get("pilots", 0) for rt, typed in types.items()} if isinstance(types, Mapping) else {}
+
+
 def _trace_line(decision: Mapping[str, Any]) -> str:
     steps = decision.get("trace") or []
-    return "  ".join(f"{step.get('rule')} {step.get('in')}->{step.get('out')}" for step in steps) or "(no trace)"
+    line = "  ".join(f"{step['type'] + '/' if step.get('type') else ''}{step.get('rule')} "
+                     f"{step.get('in')}->{step.get('out')}" for step in steps) or "(no trace)"
+    counts = per_type(decision)
+    return f"{line}  [{' '.join(f'{rt}={n}' for rt, n in counts.items())}]" if counts else line
 
 
 def render_replay(results: list[QueueReplay], candidate: str) -> str:

@@ -2,31 +2,27 @@
 
 For each record, under the queue's lock: the ledger's claim on (queue, cycle) and the
 backend's own stamps (``find_submitted``) are checked first, so a repeated submit of the
-same record, or a second apfctl on the same queue, submits nothing new.
+same record, or a second apfctl on the same queue, submits nothing new. A decision per
+resource type is submitted once per (queue, type, cycle), each type with its pilot size,
+on backends that can (``BatchSubmitPlugin.for_type``); on others as untyped pilots.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
 from apfctl.errors import BackendError, LedgerError
-from apfctl.interfaces import BatchSubmitPlugin
+from apfctl.interfaces import BatchSubmitPlugin, PilotRequest
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
-from apfctl.record import Record
+from apfctl.record import Record, Submission, submission
 from apfctl.stages.status import describe_error
 
 log = logging.getLogger("apfctl.submit")
-
-
-def _section(plugin: str | None, requested: int, dry_run: bool, **fields: Any) -> dict[str, Any]:
-    section: dict[str, Any] = {"plugin": plugin, "requested": requested, "submitted": 0, "retired": 0,
-                               "ids": [], "dry_run": dry_run, "error": None}
-    section.update(fields)
-    return section
 
 
 class Submitter:
@@ -53,30 +49,56 @@ class Submitter:
         with queue_lock(self.loaded.context.state_dir, record["queue"]) as acquired:
             if not acquired:
                 log.warning("queue %s: another apfctl is working on it; skipped", record["queue"])
-                record["submission"] = _section(None, record["decision"]["pilots"], self.dry_run,
+                record["submission"] = submission(None, record["decision"]["pilots"], self.dry_run,
                                                 skipped="queue locked by another apfctl process")
             else:
                 record["submission"] = self._submit_locked(record)
         return record
 
-    def _submit_locked(self, record: Record) -> dict[str, Any]:
+    def _submit_locked(self, record: Record) -> Submission:
         """One record's submission; whatever goes wrong stays in this record's section."""
         n = record["decision"]["pilots"]
         try:
             plugin = self.plugin(record["queue"])
         except Exception as exc:  # a queue whose backend cannot be built fails alone
             log.debug("submit plugin for %s failed to start", record["queue"], exc_info=True)
-            return _section(None, n, self.dry_run, error=describe_error(exc))
-        if n == 0:
-            return _section(plugin.name, 0, self.dry_run)
-        if self.dry_run:
-            return self._dry_run(plugin, n, record["cycle"])
-        try:
-            return self._once(plugin, n, record["cycle"])
-        except LedgerError as exc:
-            return _section(plugin.name, n, False, error=str(exc))
+            return submission(None, n, self.dry_run, error=describe_error(exc))
+        types = record["decision"].get("types")
+        if types and type(plugin).for_type is not BatchSubmitPlugin.for_type:
+            return self._per_type(plugin, types, record["cycle"])
+        note = f"{plugin.name} does not submit per resource type: untyped pilots of the queue's size"
+        section = self._one(plugin, n, record["cycle"], record["cycle"])
+        if types:
+            section["note"] = note
+        return section
 
-    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _one(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> Submission:
+        """One submission (or retirement) of ``n`` pilots; ``claim``: its key in the ledger."""
+        if n == 0:
+            return submission(plugin.name, 0, self.dry_run)
+        if self.dry_run:
+            return self._dry_run(plugin, n, cycle)
+        try:
+            return self._once(plugin, n, cycle, claim)
+        except LedgerError as exc:
+            return submission(plugin.name, n, False, error=str(exc))
+
+    def _per_type(self, plugin: BatchSubmitPlugin, types: Mapping[str, Any], cycle: str) -> Submission:
+        """One submission per (queue, type, cycle), each claimed in the ledger as ``<cycle>:<type>``."""
+        sections: dict[str, Submission] = {}
+        for rt, decided in types.items():
+            typed = plugin.for_type(PilotRequest(rt, decided["cores"], decided["memory"]))
+            assert typed is not None
+            sections[rt] = self._one(typed, decided["pilots"], cycle, f"{cycle}:{rt}")
+        errors = [f"{rt}: {s['error']}" for rt, s in sections.items() if s.get("error")]
+        section = submission(plugin.name, sum(s["requested"] for s in sections.values()), self.dry_run,
+                             submitted=sum(s["submitted"] for s in sections.values()),
+                             retired=sum(s["retired"] for s in sections.values()),
+                             ids=[i for s in sections.values() for i in s["ids"]], error="; ".join(errors) or None)
+        section["types"] = sections   # type: ignore[typeddict-unknown-key]
+        return section
+
+    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> Submission:
         """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
 
         The ledger's claim on (queue, cycle) comes first; for a submission the backend's own
@@ -85,20 +107,20 @@ class Submitter:
         """
         assert self.ledger is not None, "a real submission needs the ledger"
         queue = plugin.queue.name
-        earlier = self.ledger.claim_submission(queue, cycle)
+        earlier = self.ledger.claim_submission(queue, claim)
         if earlier is not None and earlier["state"] != "failed":
             log.info("queue %s: cycle %s was already %s; nothing new", queue, cycle, earlier["state"])
-            return _section(plugin.name, n, False, ids=earlier["ids"],
+            return submission(plugin.name, n, False, ids=earlier["ids"],
                             skipped=f"cycle {cycle} already {earlier['state']} for this queue")
         try:
             if n < 0:
                 result = plugin.retire(-n)
-                self.ledger.finish_submission(queue, cycle, result.ids, state="retired")
-                return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
+                self.ledger.finish_submission(queue, claim, result.ids, state="retired")
+                return submission(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
             existing = plugin.find_submitted(cycle)
             if existing:
-                self.ledger.finish_submission(queue, cycle, existing)
-                return _section(plugin.name, n, False, ids=existing,
+                self.ledger.finish_submission(queue, claim, existing)
+                return submission(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
             result = plugin.submit(n, cycle)
         except LedgerError:
@@ -106,20 +128,15 @@ class Submitter:
         except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
-            self.ledger.finish_submission(queue, cycle, [], state="failed")
-            return _section(plugin.name, n, False, error=describe_error(exc))
-        self.ledger.finish_submission(queue, cycle, result.ids)
-        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids,
-                        **({"description_file": result.description_file} if result.description_file else {}))
+            self.ledger.finish_submission(queue, claim, [], state="failed")
+            return submission(plugin.name, n, False, error=describe_error(exc))
+        self.ledger.finish_submission(queue, claim, result.ids)
+        return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids,
+                          **({"description_file": result.description_file} if result.description_file else {}))
 
-    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         try:
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
-            return _section(plugin.name, n, True, error=describe_error(exc))
-        return _section(plugin.name, n, True, ids=result.ids, description=result.description)
-
-
-def failed(record: Record) -> bool:
-    submission = record.get("submission") or {}
-    return bool(submission.get("error"))
+            return submission(plugin.name, n, True, error=describe_error(exc))
+        return submission(plugin.name, n, True, ids=result.ids, description=result.description)

@@ -13,20 +13,22 @@ schedd by default), the one the ``Condor`` batch status reads, and every pilot c
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, ClassVar
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
-from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, PilotRequest, SubmitResult
+from apfctl.resourcetypes import pilot as typed_pilot
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials, pilots
 from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
 from apfctl_condor.pilotqueue import STATUS_PREFIX, PilotQueue
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, quote
-from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY
+from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, TYPE_ATTR
 
 ENV_WORD = re.compile(r"^[^\s\"']+$")
 ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\s\"']*$|^[A-Za-z_][A-Za-z0-9_]*='[^'\"]*'$")
@@ -112,11 +114,28 @@ class CondorBase(BatchSubmitPlugin):
                                lambda message, value: self.q.fail(attributes_key, message, value))
             for command, (key, value) in sorted(self.q.family("condor_attributes").items()):
                 add_extra(description, command, value.strip(), key)
+            if self.pilot is not None:   # last: the type's size wins over static attributes
+                self.pilot_lines(description, self.pilot)
         except UnsafeValue as exc:
             raise self.q.fail(exc.source, exc.reason, exc.value) from None
         except credentials.CredentialError as exc:
             raise self.q.fail(exc.key, str(exc), exc.value) from None
         return description.render(n)
+
+    def for_type(self, pilot: PilotRequest) -> CondorBase:
+        """Pilots of one resource type: its size requested, the type in ``ApfctlResourceType``,
+        and only that type's pilots seen by find_submitted, submit and retire."""
+        typed = typed_pilot.typed_copy(self, pilot)
+        typed.q = copy.copy(self.q)
+        typed.q.resource_type = pilot.resource_type
+        return typed
+
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """The size and type of a typed pilot (``request_cpus``/``request_memory`` in MB)."""
+        d.add(f"+{TYPE_ATTR}", quote(pilot.resource_type))
+        d.add("request_cpus", str(pilot.cores))
+        if pilot.memory:
+            d.add("request_memory", str(pilot.memory))
 
     def lines(self, d: Description, cycle: str) -> None:
         """Subclasses add their lines, then call this: APF's CondorBase block."""
@@ -148,6 +167,8 @@ class CondorBase(BatchSubmitPlugin):
         if executable is not None:
             d.add("executable", executable, "executable")
         arguments = self.queue.getstr("executable.arguments")
+        if arguments and "{" in arguments:
+            arguments = " ".join(typed_pilot.substitute([arguments], self.pilot))
         if arguments:
             d.add("arguments", arguments, "executable.arguments")
         d.add("output", "$(Dir)/$(Cluster).$(Process).out")
@@ -174,6 +195,7 @@ class CondorBase(BatchSubmitPlugin):
         words.append(f"FACTORYQUEUE={self.queue.name}")
         if user:
             words.append(f"FACTORYUSER={user}")
+        words += [f"{name}={value}" for name, value in typed_pilot.environment(self.pilot).items()]
         environ = self.q.value("environ")
         if environ:
             items = _ENV_TOKEN.findall(environ)

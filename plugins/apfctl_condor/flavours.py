@@ -13,10 +13,12 @@ import re
 from typing import ClassVar
 
 from apfctl.config.keys import Key
+from apfctl.interfaces import PilotRequest
 from apfctl_condor import credentials
 from apfctl_condor.base import ENV_ITEM, ENV_WORD, CondorBase
 from apfctl_condor.description import Description
-from apfctl_condor.settings import is_hostname
+from apfctl_condor.settings import is_hostname, quote
+from apfctl_condor.states import TYPE_ATTR
 
 log = logging.getLogger("apfctl.condor")
 
@@ -102,6 +104,14 @@ class CondorCE(CondorGrid):
     def grid_lines(self, d: Description) -> None:
         d.add("+TransferOutput", '""')
         d.add("+Nonessential", "True")
+
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """HTCondor-CE: ``request_cpus``/``request_memory``, and the ``+xcount``/``+maxMemory``
+        that CE routes of APF's days read (the CRIC sections set them for the queue's size)."""
+        super().pilot_lines(d, pilot)
+        d.add("+xcount", str(pilot.cores))
+        if pilot.memory:
+            d.add("+maxMemory", str(pilot.memory))
 
 
 ARC_RSL = {"queue": "queue", "runtimeenvironment": "rte", "memory": "memory", "count": "cpus"}
@@ -210,6 +220,14 @@ class CondorARC(CondorGrid):
         d.add("+Nonessential", "True")
 
     _warned = False
+
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """ARC: ``request_cpus`` is NumberOfSlots, ``request_memory`` IndividualPhysicalMemory, per
+        slot (APF's RSL memory was per core too)."""
+        d.add(f"+{TYPE_ATTR}", quote(pilot.resource_type))
+        d.add("request_cpus", str(pilot.cores))
+        if pilot.memory:
+            d.add("request_memory", str(max(pilot.memory // pilot.cores, 1)))
 
     def environment(self, fid: str, log_url: str | None, monitor_url: str | None, user: str | None) -> list[str]:
         words = super().environment(fid, log_url, monitor_url, user)

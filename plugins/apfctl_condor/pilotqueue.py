@@ -17,7 +17,7 @@ from apfctl.errors import ConfigError
 from apfctl.interfaces import FactoryContext
 from apfctl_condor.schedd import Endpoint, get_schedd
 from apfctl_condor.settings import quote, read_endpoint
-from apfctl_condor.states import FACTORY_ATTR, QUEUE_KEY
+from apfctl_condor.states import FACTORY_ATTR, QUEUE_KEY, TYPE_ATTR
 
 STATUS_PREFIX = "batchstatus.condor"   # the schedd is the one the Condor batch status reads
 
@@ -34,6 +34,7 @@ class PilotQueue:
         self.factory = factory
         self.endpoint: Endpoint = read_endpoint(queue, STATUS_PREFIX)
         self._schedd: Any = None
+        self.resource_type: str | None = None   # set on a plugin made for one resource type
 
     # -- keys ---------------------------------------------------------------------------------
     def key(self, suffix: str) -> str:
@@ -80,6 +81,6 @@ class PilotQueue:
         return self._schedd
 
     def mine(self) -> str:
-        """The constraint selecting this queue's pilots of this factory."""
-        return (f"{FACTORY_ATTR} =?= {quote(self.factory.factory_id)} && "
-                f"{QUEUE_KEY} =?= {quote(self.queue.name)}")
+        """The constraint selecting this queue's pilots of this factory (of one resource type, if set)."""
+        mine = f"{FACTORY_ATTR} =?= {quote(self.factory.factory_id)} && {QUEUE_KEY} =?= {quote(self.queue.name)}"
+        return mine if self.resource_type is None else f"{mine} && {TYPE_ATTR} =?= {quote(self.resource_type)}"

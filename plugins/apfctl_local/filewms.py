@@ -6,7 +6,10 @@ queue name (the queue's ``wmsqueue``, default its section name)::
 
     {"DEMO_SITE_A": {"ready": 12, "notready": 1, "running": 3, "done": 40, "failed": 2, "status": "online"}}
 
-Missing counts read as 0 and a missing ``status`` as none. The document is read once per
+Missing counts read as 0 and a missing ``status`` as none. An entry may give counts per
+resource type too, ``"types": {"SCORE": {"ready": 9}, "MCORE": {"ready": 3}}``, for queues
+that serve types (docs/resource-types.md); a type the queue serves but the entry omits has
+no waiting work. The document is read once per
 invocation whatever the number of queues: every queue naming the same location shares one
 instance (the location is the endpoint).
 """
@@ -88,18 +91,32 @@ def load_document(where: str, timeout: float) -> dict[str, Any]:
     return document
 
 
-def counts(where: str, wmsqueue: str, entry: Any) -> WMSCounts:
-    """One queue's counts; BackendError naming the field when the entry is not usable."""
+MAX_COUNT = 10**9
+
+
+def _counts(where: str, path: str, entry: Any) -> dict[str, int]:
     if not isinstance(entry, dict):
-        raise BackendError(f"File WMS: {where}: {wmsqueue!r} must be an object of counts, "
-                           f"found {type(entry).__name__}")
-    result: WMSCounts = {"queue": wmsqueue}
+        raise BackendError(f"File WMS: {where}: {path!r} must be an object of counts, found {type(entry).__name__}")
+    found = {}
     for name in COUNT_FIELDS:
         value = entry.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise BackendError(f"File WMS: {where}: {wmsqueue}.{name} = {value!r} is not a count "
+            raise BackendError(f"File WMS: {where}: {path}.{name} = {value!r} is not a count "
                                f"(a whole number >= 0)")
-        result[name] = value  # type: ignore[literal-required]
+        if value > MAX_COUNT:
+            raise BackendError(f"File WMS: {where}: {path}.{name} = {value!r} is above {MAX_COUNT}")
+        found[name] = value
+    return found
+
+
+def counts(where: str, wmsqueue: str, entry: Any, served: Sequence[str] = ()) -> WMSCounts:
+    """One queue's counts (and, for the types it serves, per type); BackendError naming the field."""
+    result: WMSCounts = {"queue": wmsqueue, **_counts(where, wmsqueue, entry)}  # type: ignore[typeddict-item]
+    if served:
+        by_type = entry.get("types") or {}
+        if not isinstance(by_type, dict):
+            raise BackendError(f"File WMS: {where}: {wmsqueue}.types must be an object keyed by resource type")
+        result["types"] = {rt: _counts(where, f"{wmsqueue}.types.{rt}", by_type.get(rt, {})) for rt in served}
     status = entry.get("status")
     if status is not None and not isinstance(status, str):
         raise BackendError(f"File WMS: {where}: {wmsqueue}.status = {status!r} is not a string")
@@ -128,8 +145,10 @@ class FileWMSStatus(WMSStatusPlugin):
             if wmsqueue not in document:
                 results[queue.name] = BackendError(f"File WMS: {where} has no entry for WMS queue {wmsqueue!r}")
                 continue
+            served = queue.getlist("resourcetypes") or ([queue.getstr("resourcetype")]
+                                                         if queue.getstr("resourcetype") else [])
             try:
-                results[queue.name] = counts(where, wmsqueue, document[wmsqueue])
+                results[queue.name] = counts(where, wmsqueue, document[wmsqueue], served)
             except BackendError as exc:
                 results[queue.name] = exc
         return results

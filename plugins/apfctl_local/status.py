@@ -10,7 +10,8 @@ One directory scan per queue, one read per pilot file. A pilot is
   end ("lost"; the pid is checked with its start time, so a reused pid is not mistaken
   for the runner). A lost pilot is recorded as ended when first seen, so it counts once.
 
-Files of pilots that ended more than a day ago are removed (their logs stay).
+Files of pilots that ended more than a day ago are removed (their logs stay). Pilots with a
+``resource_type`` in their state are also counted per type (``BatchCounts.types``).
 """
 
 from __future__ import annotations
@@ -67,10 +68,13 @@ class LocalBatchStatus(BatchStatusPlugin):
                     lost.append(path)
                 elif state.get("started") is None:
                     counts.pending += 1
+                    _count_type(counts, state, "pending")
                 else:
                     counts.running += 1
+                    _count_type(counts, state, "running")
             elif pilotstate.runner_alive(state):
                 counts.exiting += 1
+                _count_type(counts, state, "exiting")
             elif ended < now - KEEP_ENDED_SECONDS:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
@@ -102,6 +106,16 @@ class LocalBatchStatus(BatchStatusPlugin):
                 _log_if_possible(state, f"lost: runner pid {state.get('pid')} is gone without recording an end")
                 marked.append(state)
         return marked
+
+
+def _count_type(counts: BatchCounts, state: PilotState, key: str) -> None:
+    """One more pilot of its resource type (pilots without one count in the totals only)."""
+    rt = state.get("resource_type")
+    if isinstance(rt, str) and rt:
+        per_type = counts.types.get(rt)
+        if per_type is None:
+            per_type = counts.types[rt] = {"pending": 0, "held": 0, "running": 0, "exiting": 0}
+        per_type[key] += 1
 
 
 def _log_if_possible(state: PilotState, text: str) -> None:

@@ -29,8 +29,9 @@ from typing import Any
 from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
-from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, PilotRequest, SubmitResult
 from apfctl.paths import safe_name, url_path
+from apfctl.resourcetypes import pilot as typed_pilot
 from apfctl.wrapper import pilot_command, resolve_executable
 from apfctl_local import pilotstate
 from apfctl_local.pilotstate import PilotState
@@ -108,12 +109,21 @@ class LocalSubmit(BatchSubmitPlugin):
         self.stale_idle: float = queue.typed(f"{prefix}.clean.stale.idle", keys[f"{prefix}.clean.stale.idle"])
         self.folder = pilotstate.queue_dir(factory.state_dir, queue.name)
 
+    def for_type(self, pilot: PilotRequest) -> LocalSubmit:
+        """Pilots of one resource type: the type in their state and environment, its size in
+        ``APFCTL_CORES``/``APFCTL_MEMORY`` (a local process is not confined to it)."""
+        return typed_pilot.typed_copy(self, pilot)
+
+    def _mine(self, state: PilotState) -> bool:
+        """A pilot of this plugin's type (every pilot when the plugin is not typed)."""
+        return self.pilot is None or state.get("resource_type") == self.pilot.resource_type
+
     # -- finding ---------------------------------------------------------------------------
     def _states(self) -> list[PilotState]:
         return [state for _, state in pilotstate.scan(self.folder)]
 
     def find_submitted(self, cycle: str) -> list[str]:
-        found = [state for state in self._states() if state.get("cycle") == cycle]
+        found = [state for state in self._states() if state.get("cycle") == cycle and self._mine(state)]
         return [state["id"] for state in sorted(found, key=lambda s: s.get("seq", 0))]
 
     # -- submitting ------------------------------------------------------------------------
@@ -141,12 +151,14 @@ class LocalSubmit(BatchSubmitPlugin):
         user = self.factory.config.getstr("factoryUser")
         if user:
             env["FACTORYUSER"] = user
+        env.update(typed_pilot.environment(self.pilot))
         env.update(self.environ)
         return env
 
     def _describe(self, ids: list[str], log_dir: Path) -> str:
-        command = shlex.join([self.executable, *self.arguments])
-        lines = [f"Local: {len(ids)} pilot(s) for queue {self.queue.name}, each a detached process "
+        command = shlex.join([self.executable, *typed_pilot.substitute(self.arguments, self.pilot)])
+        kind = f" of type {self.pilot.resource_type}" if self.pilot else ""
+        lines = [f"Local: {len(ids)} pilot(s){kind} for queue {self.queue.name}, each a detached process "
                  f"waiting for one of {self.slots} slot(s), then running:",
                  f"  {command}"]
         lines += [f"  {pilot_id}: stdout/stderr/log {log_dir}/{pilot_id}.out|.err|.log" for pilot_id in ids]
@@ -206,7 +218,9 @@ class LocalSubmit(BatchSubmitPlugin):
         return {
             "id": pilot_id, "seq": seq, "queue": self.queue.name, "factory": self.factory.factory_id,
             "cycle": cycle, "submitted": time.time(),
-            "command": [self.executable, *self.arguments], "env": self._environment(pilot_id, cycle, log_url),
+            "command": [self.executable, *typed_pilot.substitute(self.arguments, self.pilot)],
+            "env": self._environment(pilot_id, cycle, log_url),
+            "resource_type": self.pilot.resource_type if self.pilot else None,
             "cwd": str(log_dir), "out": f"{base}.out", "err": f"{base}.err", "log": f"{base}.log",
             "slots": self.slots, "grace": self.killgrace,
             "pid": None, "pid_start": None, "started": None, "payload_pid": None,
@@ -234,6 +248,8 @@ class LocalSubmit(BatchSubmitPlugin):
         running: list[tuple[str, PilotState]] = []
         for path, state in pilotstate.scan(self.folder):
             if state.get("ended") is not None or state.get("removed") or not pilotstate.runner_alive(state):
+                continue
+            if not self._mine(state):
                 continue
             (pending if state.get("started") is None else running).append((path, state))
         return pending, running

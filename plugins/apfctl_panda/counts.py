@@ -72,3 +72,25 @@ def detailed_site_counts(site_stats: Any, site: str, labels: Collection[str] | N
             if labels is None or label in labels:
                 add_statuses(totals, statuses, f"{site}.{resource_type}.{label}")
     return totals
+
+
+def per_type_site_counts(site_stats: Any, site: str, labels: Collection[str] | None,
+                         resource_types: Collection[str]) -> dict[str, dict[str, int]]:
+    """Counts of one site per resource type, from ``active_job_detailed_stats_by_site``.
+
+    Every type in ``resource_types`` is present (zeros when PanDA has no job of it); types
+    the queue does not serve are left out, and ``labels`` (None: all) restrict what is summed.
+    """
+    by_type = {name: zero_counts() for name in resource_types}
+    if not isinstance(site_stats, Mapping):
+        raise BadCounts(f"{site} is not an object of resource types")
+    for resource_type, by_label in site_stats.items():
+        totals = by_type.get(resource_type)
+        if totals is None:
+            continue
+        if not isinstance(by_label, Mapping):
+            raise BadCounts(f"{site}.{resource_type} is not an object of labels")
+        for label, statuses in by_label.items():
+            if labels is None or label in labels:
+                add_statuses(totals, statuses, f"{site}.{resource_type}.{label}")
+    return by_type

@@ -22,6 +22,7 @@ from apfctl.config.keys import Key
 from apfctl.config.model import Origin, RawValue
 from apfctl.errors import ConfigError
 from apfctl.interfaces import ConfigLayer, QueuesConfigPlugin
+from apfctl.resourcetypes.check import factory_types
 from apfctl_panda.cric_doc import Filters, select
 from apfctl_panda.cric_sections import Scale, build
 from apfctl_panda.cric_source import CricSource
@@ -124,6 +125,7 @@ class CRIC(QueuesConfigPlugin):
             return [ConfigLayer(name=label, sections={}, warnings=warnings,
                                 failed="CRIC could not be read and no copy is cached")]
         scale = Scale(jobs_per_pilot=self._typed("jobsperpilot"), factories=self._typed("numfactories"))
+        types = factory_types(self.factory)
         origin = Origin(label)
         taken: set[str] = set()
         names: set[str] = set()
@@ -132,7 +134,7 @@ class CRIC(QueuesConfigPlugin):
             group_warnings: list[str] = []
             sections: dict[str, dict[str, RawValue]] = {}
             for pq in select(document.content, filters, taken, group_warnings):
-                for name, values in build(pq, scale, group_warnings).items():
+                for name, values in build(pq, scale, group_warnings, types).items():
                     if name in names:
                         group_warnings.append(f"skipped section [{name}] of CRIC queue {pq.name}: "
                                               "another CRIC queue already made it")

@@ -57,6 +57,8 @@ class PandaQueue:
     maxmemory: int | None
     maxtime: int | None
     ces: tuple[CE, ...]
+    capability: str = ""     # ucore for a unified queue (Harvester's test), else score, mcore, ...
+    params: Mapping[str, Any] | None = None   # Harvester's queue limits and other settings, unchecked
 
     @property
     def memory(self) -> int | None:
@@ -117,7 +119,19 @@ def parse_queue(key: Any, fields: Mapping[str, Any], warnings: list[str]) -> Pan
         maxmemory=untrusted.count(fields.get("maxmemory"), f"{where} maxmemory", MAX_MEMORY_MB),
         maxtime=untrusted.count(fields.get("maxtime"), f"{where} maxtime", MAX_SECONDS),
         ces=tuple(ces),
+        capability=untrusted.word(fields.get("capability"), f"{where} capability", empty=True).lower(),
+        params=_params(fields.get("params"), where, warnings),
     )
+
+
+def _params(value: Any, where: str, warnings: list[str]) -> Mapping[str, Any] | None:
+    """CRIC ``params``: an object, or nothing (with a warning when it is something else)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, Mapping):
+        warnings.append(f"{where} params is not an object; ignored")
+        return None
+    return value
 
 
 def select(document: Mapping[str, Any], filters: Filters, taken: set[str],

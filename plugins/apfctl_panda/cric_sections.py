@@ -10,9 +10,12 @@ a newline, a quote or a ``%``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from apfctl.resourcetypes.definitions import ResourceType
 from apfctl_panda.cric_doc import CE, PandaQueue
+from apfctl_panda.cric_resources import resource_values
 
 # CE flavour -> submit plugin. HTCondor-CE and ARC-CE are the CEs in service today.
 FLAVOUR_PLUGINS = {"htcondor-ce": "CondorCE", "arc-ce": "CondorARC"}
@@ -69,8 +72,13 @@ def _arc_ce(pq: PandaQueue, ce: CE) -> dict[str, str]:
     return values
 
 
-def build(pq: PandaQueue, scale: Scale, warnings: list[str]) -> dict[str, dict[str, str]]:
-    """The sections of one CRIC queue: section name -> key -> value."""
+def build(pq: PandaQueue, scale: Scale, warnings: list[str],
+          types: Mapping[str, ResourceType] | None = None) -> dict[str, dict[str, str]]:
+    """The sections of one CRIC queue: section name -> key -> value.
+
+    With ``types`` (the factory's resource types) each section also carries the queue's
+    resource types, size and Harvester limits (:mod:`apfctl_panda.cric_resources`).
+    """
     usable = []
     for ce in pq.ces:
         if ce.flavour in IGNORED_FLAVOURS:
@@ -94,6 +102,8 @@ def build(pq: PandaQueue, scale: Scale, warnings: list[str]) -> dict[str, dict[s
         sections[name] = values
     if sections:
         factor = scale.factor(len(sections))
+        resources = resource_values(pq, types, warnings) if types is not None else {}
         for values in sections.values():
             values["sched.scale.factor"] = factor
+            values.update(resources)
     return sections

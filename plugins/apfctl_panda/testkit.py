@@ -70,6 +70,19 @@ def realistic_detailed() -> Detailed:
     }
 
 
+def unified_detailed() -> Detailed:
+    """One unified (UCORE) site with jobs of all four ATLAS resource types, and another label."""
+    return {
+        "BNL_UCORE": {
+            "SCORE": {"managed": {"activated": 300, "running": 800, "starting": 5, "finished": 40, "failed": 3},
+                      "user": {"activated": 20, "running": 10}},
+            "MCORE": {"managed": {"activated": 45, "running": 120, "assigned": 6, "merging": 2}},
+            "SCORE_HIMEM": {"managed": {"activated": 7, "running": 3}},
+            "MCORE_HIMEM": {"managed": {"defined": 1}},
+        },
+    }
+
+
 def realistic_statuses() -> dict[str, str]:
     """Site status of :func:`realistic_detailed`'s sites, plus an idle online site and a brokeroff one."""
     return {"BNL_PROD": "online", "CERN_TEST": "test", "MWT2_OFF": "offline", "AGLT2_UCORE": "online",

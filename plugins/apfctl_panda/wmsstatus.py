@@ -5,7 +5,9 @@ shares it, with one GET of each API path per invocation, whatever the number of 
 
 * ``get_site_specs?type=all`` — each site's ``status`` (online, test, offline, brokeroff);
 * ``active_job_stats_by_site`` — for queues counting every label and resource type;
-* ``active_job_detailed_stats_by_site`` — only if some queue restricts labels or resource types.
+* ``active_job_detailed_stats_by_site`` — only if some queue restricts labels or resource
+  types, or serves resource types (``resourcetypes``/``resourcetype``): such a queue also
+  gets ``types``, its counts per resource type, from that same fetch.
 
 A site that PanDA knows (in the site specs) but that has no active job is absent from the
 statistics: it gets zeros, which is the truth. A site in neither is an error for that
@@ -54,6 +56,13 @@ def _baseurl(text: str) -> str:
 def _restriction(queue: QueueConfig, key: str) -> frozenset[str] | None:
     values = queue.typed(key, KEYS[key])
     return frozenset(values) if values else None
+
+
+def _served_types(queue: QueueConfig) -> tuple[str, ...]:
+    """The resource types the queue's pilots are decided for (docs/resource-types.md)."""
+    many = queue.getlist("resourcetypes")
+    one = queue.getstr("resourcetype")
+    return tuple(many) if many else ((one,) if one else ())
 
 
 class Panda(WMSStatusPlugin):
@@ -105,33 +114,39 @@ class Panda(WMSStatusPlugin):
         from apfctl_panda import api
 
         wanted = {q.name: (q.wmsqueue, _restriction(q, "wmsstatus.panda.labels"),
-                           _restriction(q, "wmsstatus.panda.resourcetypes")) for q in queues}
+                           _restriction(q, "wmsstatus.panda.resourcetypes"), _served_types(q)) for q in queues}
+
+        def detailed(name: str) -> bool:
+            _, labels, types, served = wanted[name]
+            return labels is not None or types is not None or bool(served)
+
         try:
             specs = api.fetch(self.client, self.baseurl, api.SITE_SPECS, api.SITE_SPECS_PARAMS)
             stats: dict[bool, dict[str, Any] | BackendError] = {}
-            for detailed in {labels is not None or types is not None for _, labels, types in wanted.values()}:
-                path = api.DETAILED_JOB_STATS if detailed else api.JOB_STATS
+            for needs_detail in {detailed(name) for name in wanted}:
+                path = api.DETAILED_JOB_STATS if needs_detail else api.JOB_STATS
                 try:
-                    stats[detailed] = api.fetch(self.client, self.baseurl, path)
-                except BackendError as exc:
-                    stats[detailed] = exc
+                    stats[needs_detail] = api.fetch(self.client, self.baseurl, path)
+                except BackendError as exc:   # fails only the queues that need this path
+                    stats[needs_detail] = exc
         finally:
             self.client.close()
         results: dict[str, WMSCounts | Exception] = {}
-        for name, (site, labels, types) in wanted.items():
-            source = stats[labels is not None or types is not None]
+        for name, (site, labels, types, served) in wanted.items():
+            source = stats[detailed(name)]
             if isinstance(source, Exception):
                 results[name] = source
                 continue
             try:
-                results[name] = self._counts(site, specs, source, labels, types)
+                results[name] = self._counts(site, specs, source, labels, types, served, detailed(name))
             except BackendError as exc:
                 results[name] = exc
         return results
 
     def _counts(self, site: str, specs: Mapping[str, Any], stats: Mapping[str, Any],
-                labels: frozenset[str] | None, types: frozenset[str] | None) -> WMSCounts:
-        from apfctl_panda.counts import BadCounts, detailed_site_counts, site_counts, zero_counts
+                labels: frozenset[str] | None, types: frozenset[str] | None,
+                served: tuple[str, ...], detailed: bool) -> WMSCounts:
+        from apfctl_panda.counts import BadCounts, detailed_site_counts, per_type_site_counts, site_counts, zero_counts
 
         if site not in specs and site not in stats:
             raise BackendError(f"unknown PanDA site {site!r}: not in the site specs nor the job statistics "
@@ -139,10 +154,11 @@ class Panda(WMSStatusPlugin):
         try:
             if site not in stats:
                 counts = zero_counts()   # known site, no active job
-            elif labels is None and types is None:
+            elif not detailed:
                 counts = site_counts(stats[site], site)
             else:
                 counts = detailed_site_counts(stats[site], site, labels, types)
+            by_type = per_type_site_counts(stats.get(site, {}), site, labels, served) if served else None
         except BadCounts as exc:
             raise BackendError(f"PanDA statistics of {self.baseurl} are malformed: {exc}") from None
         status = None
@@ -154,4 +170,6 @@ class Panda(WMSStatusPlugin):
             if status is not None and (not isinstance(status, str) or not _STATUS_WORD.match(status)):
                 raise BackendError(f"PanDA site {site!r} has a malformed status {status!r}")
         result: WMSCounts = {"queue": site, **counts, "status": status}  # type: ignore[typeddict-item]
+        if by_type is not None:
+            result["types"] = by_type
         return result

@@ -107,6 +107,10 @@ class SlurmBatchStatus(BatchStatusPlugin):
                 holds[job.tag.queue][job.reason if job.reason not in ("", "None") else job.state] += 1
             else:
                 setattr(batch, category, getattr(batch, category) + 1)
+            if job.tag.resource_type and category not in ("done", "fault"):
+                per_type = batch.types.setdefault(job.tag.resource_type,
+                                                  {"pending": 0, "held": 0, "running": 0, "exiting": 0})
+                per_type[category] += 1
         for name, batch in counts.items():
             batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired, retired_arrays))
                               for job in finished[name].values() if job.end is not None and job.end >= since]

@@ -22,9 +22,10 @@ from typing import Any
 from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
-from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, SubmitResult
+from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, PilotRequest, SubmitResult
 from apfctl.paths import safe_name
 from apfctl.record import cycle_time
+from apfctl.resourcetypes import pilot as typed_pilot
 from apfctl.wrapper import pilot_command
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import journal
@@ -121,15 +122,25 @@ class SlurmSubmit(BatchSubmitPlugin):
         self.stale_idle: float = queue.typed(f"{prefix}.clean.stale.idle", keys[f"{prefix}.clean.stale.idle"])
         self.journal = journal.journal_path(factory.state_dir, self.commands.cluster)
 
+    def for_type(self, pilot: PilotRequest) -> SlurmSubmit:
+        """Pilots of one resource type: ``--cpus-per-task`` and ``--mem`` of its size, the type
+        in the job name and comment (``APF_RESOURCETYPE``) and in ``APFCTL_RESOURCE_TYPE``."""
+        return typed_pilot.typed_copy(self, pilot)
+
+    def _tag(self, cycle: str) -> Tag:
+        return Tag(self.factory.factory_id, self.queue.name, cycle, self.pilot.resource_type if self.pilot else "")
+
     # -- finding ---------------------------------------------------------------------------
     def _mine(self, jobs: list[Job]) -> list[Job]:
+        """This queue's pilots (of this plugin's type, when it is typed)."""
         factory_id = self.factory.factory_id
-        return [job for job in jobs if job.tag.factory == factory_id and job.tag.queue == self.queue.name]
+        return [job for job in jobs if job.tag.factory == factory_id and job.tag.queue == self.queue.name
+                and (self.pilot is None or job.tag.resource_type == self.pilot.resource_type)]
 
     def find_submitted(self, cycle: str) -> list[str]:
         """Pilots of this cycle that ``squeue`` still lists; for an older cycle, also those in
         the history (they may have ended more than MinJobAge ago)."""
-        name = Tag(self.factory.factory_id, self.queue.name, cycle).job_name()   # filtered by slurmctld
+        name = self._tag(cycle).job_name()   # filtered by slurmctld
         found = {job.id: job for job in self._mine(squeue(self.commands, name=name)) if job.tag.cycle == cycle}
         made = cycle_time(cycle)
         started = made.timestamp() if made is not None else None
@@ -144,10 +155,17 @@ class SlurmSubmit(BatchSubmitPlugin):
     def script(self, n: int, cycle: str) -> tuple[BatchScript, Path]:
         log_dir, log_url = self.factory.queue_log_dir(self.queue.name)
         monitor_url = self.factory.monitor_url(self.queue)
-        batch = BatchScript(Tag(self.factory.factory_id, self.queue.name, cycle), n, log_dir, log_url,
-                            self.executable, self.arguments, self.resources, self.options, self.environ,
+        resources, environ = dict(self.resources), dict(self.environ)
+        if self.pilot is not None:   # the type's size wins over the queue's cores and memory keys
+            resources["cpus-per-task"] = str(self.pilot.cores)
+            if self.pilot.memory:
+                resources["mem"] = f"{self.pilot.memory}M"
+            environ = {**typed_pilot.environment(self.pilot), **environ}
+        batch = BatchScript(self._tag(cycle), n, log_dir, log_url, self.executable,
+                            typed_pilot.substitute(self.arguments, self.pilot), resources, self.options, environ,
                             monitor_url, self.factory.config.getstr("factoryUser"))
-        return batch, log_dir / f"submit-{safe_name(cycle)}.sh"
+        kind = f"-{self.pilot.resource_type}" if self.pilot else ""
+        return batch, log_dir / f"submit-{safe_name(cycle)}{kind}.sh"
 
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
         if n <= 0:

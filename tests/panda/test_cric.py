@@ -79,6 +79,8 @@ def test_one_section_per_selected_ce_with_apf_names_and_flavour_plugins(tmp_path
         "batchsubmit.condorce.condor_attributes.+voactivity": '"production"',
         "batchsubmit.condorce.condor_attributes.+maxWallTime": "5760",
         "sched.scale.factor": "0.5",
+        # a unified queue of 8 cores, 2000 MB per core: SCORE and MCORE pilots, not HIMEM
+        "corecount": "8", "maxrss": "16000", "capability": "ucore", "resourcetypes": "SCORE, MCORE",
     }
     assert loaded.queue("BNL_PROD-gridgk02.racf.bnl.gov").get(
         "batchsubmit.condorce.condor_attributes.+remote_queue") == '"mcore"'

@@ -25,7 +25,15 @@ def test_stamps_survive_the_job_name(queue: str) -> None:
     assert parse_job_name(name) == tag
 
 
-@pytest.mark.parametrize("name", ["wrap", "apf:only:three", "apf:a:b:c:d", "allocation", ""])
+def test_a_typed_pilot_carries_its_resource_type() -> None:
+    tag = Tag("f", "Q:1", "20261125T060000Z-3f2a", "MCORE_HIMEM")
+    assert tag.job_name() == "apf:f:Q%3A1:20261125T060000Z-3f2a:MCORE_HIMEM"
+    assert tag.comment().endswith(",APF_RESOURCETYPE=MCORE_HIMEM")
+    assert parse_job_name(tag.job_name()) == tag
+
+
+@pytest.mark.parametrize("name", ["wrap", "apf:only:three", "apf:a:b:c:d", "apf:a:b:c:D E", "apf:a:b:c:d:e",
+                                  "allocation", ""])
 def test_other_jobs_are_not_pilots(name: str) -> None:
     assert parse_job_name(name) is None
 
