@@ -56,13 +56,18 @@ def message(rule: str, **pairs: object) -> Template:
             parts.append(f"{key.removesuffix('_')}={fixed}")
     name = rule.replace("{", "{{").replace("}", "}}")
     fill = f"{name}:{','.join(parts)}".format
-    if not text_slots:
-        return fill
+    return fill if not text_slots else _Cleaning(fill, tuple(text_slots))
 
-    def cleaned(*values: object) -> str:
+
+class _Cleaning:
+    """A template with text slots (an object, not a function, so that it never binds as a method)."""
+
+    def __init__(self, fill: Template, text_slots: tuple[int, ...]) -> None:
+        self.fill = fill
+        self.text_slots = text_slots
+
+    def __call__(self, *values: object) -> str:
         filled = list(values)
-        for index in text_slots:
+        for index in self.text_slots:
             filled[index] = clean(filled[index])
-        return fill(*filled)
-
-    return cleaned
+        return self.fill(*filled)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, message
 from apfctl_sched.common import Rule, batch_usable, wms_usable
 
 
@@ -24,15 +25,17 @@ class Ready(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.offset = self.setting("sched.ready.offset")
-        self._offset = f",offset={self.offset},pending="
+        self.said = message("Ready", in_=NUMBER, activated=NUMBER, offset=self.offset, pending=NUMBER, ret=NUMBER)
+
+    unusable = message("Ready", comment="Invalid wmsinfo or batchinfo")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
-            return 0, "Ready:comment=Invalid wmsinfo or batchinfo"
+            return 0, self.unusable
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         out = max(0, (activated - self.offset) - pending)
-        return out, f"Ready:in={n},activated={activated}{self._offset}{pending},ret={out}"
+        return out, self.said(n, activated, pending, out)
 
 
 class Fillactivated(Rule):
@@ -47,15 +50,17 @@ class Fillactivated(Rule):
     KEYS: ClassVar[KeyMap] = {"sched.fillactivated.default": Key(
         "int", 0, doc="APF: pilots when status is unknown; apfctl always gives 0 then (never blind)")}
 
+    unusable = message("Fillactivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+    said = message("Fillactivated", in_=NUMBER, activated=NUMBER, pending=NUMBER, running=NUMBER, ret=NUMBER)
+
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
-            return 0, f"Fillactivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+            return 0, self.unusable(n)
         activated = record["wms"]["ready"]
         batch = record["batch"]
         pending = batch["pending"]
         out = max(0, activated - pending)
-        return out, (f"Fillactivated:in={n},activated={activated},pending={pending},"
-                     f"running={batch['running']},ret={out}")
+        return out, self.said(n, activated, pending, batch["running"], out)
 
 
 class WeightedActivated(Rule):
@@ -75,16 +80,19 @@ class WeightedActivated(Rule):
         self.w_activated = self.setting("sched.weightedactivated.activated")
         self.w_pending = self.setting("sched.weightedactivated.pending")
 
+    unusable = message("WeightedActivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+    said = message("WeightedActivated", in_=NUMBER, activated=NUMBER, weightedactivated=NUMBER, pending=NUMBER,
+                   weightedpending=NUMBER, ret=NUMBER)
+
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not (wms_usable(record) and batch_usable(record)):
-            return 0, f"WeightedActivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+            return 0, self.unusable(n)
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         weighted_activated = int(activated * self.w_activated)
         weighted_pending = int(pending * self.w_pending)
         out = max(0, weighted_activated - weighted_pending)
-        return out, (f"WeightedActivated:in={n},activated={activated},weightedactivated={weighted_activated},"
-                     f"pending={pending},weightedpending={weighted_pending},ret={out}")
+        return out, self.said(n, activated, weighted_activated, pending, weighted_pending, out)
 
 
 class Fixed(Rule):
@@ -95,18 +103,23 @@ class Fixed(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.pilots = self.setting("sched.fixed.pilotspercycle")
+        self.said = message("Fixed", in_=NUMBER, ret=self.pilots)
+
+    unset = message("Fixed", comment="nosetup", in_=NUMBER, ret=0)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not self.pilots:
-            return 0, f"Fixed:comment=nosetup,in={n},ret=0"
-        return self.pilots, f"Fixed:in={n},ret={self.pilots}"
+            return 0, self.unset(n)
+        return self.pilots, self.said(n)
 
 
 class Null(Rule):
     """APF's Null: always 0."""
 
+    said = message("Null", in_=NUMBER, out=0)
+
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        return 0, f"Null:in={n},out=0"
+        return 0, self.said(n)
 
 
 class Scale(Rule):
@@ -117,11 +130,11 @@ class Scale(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.factor = self.setting("sched.scale.factor")
-        self._factor = f",factor={self.factor},ret="
+        self.said = message("Scale", in_=NUMBER, factor=self.factor, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         out = math.ceil(n * self.factor)
-        return out, f"Scale:in={n}{self._factor}{out}"
+        return out, self.said(n, out)
 
 
 class MaxPerCycle(Rule):
@@ -132,13 +145,15 @@ class MaxPerCycle(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxpercycle.maximum")
-        self._maximum = f",maxpercycle={self.maximum},ret="
+        self.said = message("MaxPerCycle", in_=NUMBER, maxpercycle=self.maximum, ret=NUMBER)
+
+    unset = message("MaxPerCycle", comment="Not set", in_=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, f"MaxPerCycle:comment=Not set,in={n}"
+            return n, self.unset(n)
         out = min(n, self.maximum)
-        return out, f"MaxPerCycle:in={n}{self._maximum}{out}"
+        return out, self.said(n, out)
 
 
 class MinPerCycle(Rule):
@@ -149,10 +164,12 @@ class MinPerCycle(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.minimum = self.setting("sched.minpercycle.minimum")
-        self._minimum = f",minpercycle={self.minimum},ret="
+        self.said = message("MinPerCycle", in_=NUMBER, minpercycle=self.minimum, ret=NUMBER)
+
+    unset = message("MinPerCycle", comment="Not set")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
-            return n, "MinPerCycle:comment=Not set"
+            return n, self.unset
         out = max(n, self.minimum)
-        return out, f"MinPerCycle:in={n}{self._minimum}{out}"
+        return out, self.said(n, out)

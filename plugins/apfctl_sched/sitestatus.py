@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, message
 from apfctl_sched.common import Rule
 
 
@@ -37,14 +38,18 @@ class StatusTest(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.pilots = self.setting("sched.statustest.pilots")
+        self.said = message("StatusTest", comment="test", in_=NUMBER, out=self.pilots)
+
+    unusable = message("StatusTest", comment="no wms/batch/siteinfo", in_=NUMBER, ret=0)
+    passed = message("StatusTest", comment="not test", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         status = site_status(record)
         if status is None:
-            return 0, f"StatusTest:comment=no wms/batch/siteinfo,in={n},ret=0"
+            return 0, self.unusable(n)
         if status == "test":
-            return self.pilots, f"StatusTest:comment=test,in={n},out={self.pilots}"
-        return n, f"StatusTest:comment=not test,in={n},ret={n}"
+            return self.pilots, self.said(n)
+        return n, self.passed(n, n)
 
 
 class StatusOffline(Rule):
@@ -57,11 +62,15 @@ class StatusOffline(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.pilots = self.setting("sched.statusoffline.pilots")
+        self.said = message("StatusOffline", comment="offline", in_=NUMBER, ret=self.pilots)
+
+    unusable = message("StatusOffline", comment="no wms/site/batchinfo", in_=NUMBER, ret=0)
+    passed = message("StatusOffline", comment="not offline", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         status = site_status(record)
         if status is None:
-            return 0, f"StatusOffline:comment=no wms/site/batchinfo,in={n},ret=0"
+            return 0, self.unusable(n)
         if status == "offline":
-            return self.pilots, f"StatusOffline:comment=offline,in={n},ret={self.pilots}"
-        return n, f"StatusOffline:comment=not offline,in={n},ret={n}"
+            return self.pilots, self.said(n)
+        return n, self.passed(n, n)

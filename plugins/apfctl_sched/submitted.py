@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, message
 from apfctl_sched.common import Rule, batch_usable
 
 
@@ -36,16 +37,21 @@ class MaxToSubmit(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxtosubmit.maximum")
+        self.said = message("MaxToSubmit", in_=NUMBER, submitted=NUMBER, maxtosubmit=self.maximum, ret=NUMBER)
+        self.no_total = message("MaxToSubmit", comment="no submitted total", in_=NUMBER, maxtosubmit=self.maximum,
+                                ret=NUMBER)
+
+    unset = message("MaxToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, f"MaxToSubmit:comment=Not set,in={n},ret={n}"
+            return n, self.unset(n, n)
         total = submitted_total(record)
         if total is None:
             out = min(n, 0)
-            return out, f"MaxToSubmit:comment=no submitted total,in={n},maxtosubmit={self.maximum},ret={out}"
+            return out, self.no_total(n, out)
         out = min(n, max(0, self.maximum - total))
-        return out, f"MaxToSubmit:in={n},submitted={total},maxtosubmit={self.maximum},ret={out}"
+        return out, self.said(n, total, out)
 
 
 class MinToSubmit(Rule):
@@ -62,12 +68,17 @@ class MinToSubmit(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.minimum = self.setting("sched.mintosubmit.minimum")
+        self.said = message("MinToSubmit", in_=NUMBER, submitted=NUMBER, mintosubmit=self.minimum, ret=NUMBER)
+        self.no_total = message("MinToSubmit", comment="no submitted total", in_=NUMBER, mintosubmit=self.minimum,
+                                ret=NUMBER)
+
+    unset = message("MinToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
-            return n, f"MinToSubmit:comment=Not set,in={n},ret={n}"
+            return n, self.unset(n, n)
         total = submitted_total(record)
         if total is None:
-            return n, f"MinToSubmit:comment=no submitted total,in={n},mintosubmit={self.minimum},ret={n}"
+            return n, self.no_total(n, n)
         out = max(n, self.minimum - total)
-        return out, f"MinToSubmit:in={n},submitted={total},mintosubmit={self.minimum},ret={out}"
+        return out, self.said(n, total, out)
