@@ -10,7 +10,7 @@ from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
 from apfctl.record.message import NUMBER, message
-from apfctl_sched.common import Rule, batch_usable, wms_usable
+from apfctl_sched.common import Rule, usable
 
 
 class Ready(Rule):
@@ -30,7 +30,7 @@ class Ready(Rule):
     unusable = message("Ready", comment="Invalid wmsinfo or batchinfo")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
+        if not usable(record):
             return 0, self.unusable
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
@@ -50,17 +50,18 @@ class Fillactivated(Rule):
     KEYS: ClassVar[KeyMap] = {"sched.fillactivated.default": Key(
         "int", 0, doc="APF: pilots when status is unknown; apfctl always gives 0 then (never blind)")}
 
-    unusable = message("Fillactivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
-    said = message("Fillactivated", in_=NUMBER, activated=NUMBER, pending=NUMBER, running=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
-            return 0, self.unusable(n)
+        if not usable(record):
+            return 0, _FILLACTIVATED_UNUSABLE(n)
         activated = record["wms"]["ready"]
         batch = record["batch"]
         pending = batch["pending"]
         out = max(0, activated - pending)
-        return out, self.said(n, activated, pending, batch["running"], out)
+        return out, _FILLACTIVATED_SAID(n, activated, pending, batch["running"], out)
+
+
+_FILLACTIVATED_UNUSABLE = message("Fillactivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+_FILLACTIVATED_SAID = message("Fillactivated", in_=NUMBER, activated=NUMBER, pending=NUMBER, running=NUMBER, ret=NUMBER)
 
 
 class WeightedActivated(Rule):
@@ -80,19 +81,20 @@ class WeightedActivated(Rule):
         self.w_activated = self.setting("sched.weightedactivated.activated")
         self.w_pending = self.setting("sched.weightedactivated.pending")
 
-    unusable = message("WeightedActivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
-    said = message("WeightedActivated", in_=NUMBER, activated=NUMBER, weightedactivated=NUMBER, pending=NUMBER,
-                   weightedpending=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
-            return 0, self.unusable(n)
+        if not usable(record):
+            return 0, _WEIGHTED_ACTIVATED_UNUSABLE(n)
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         weighted_activated = int(activated * self.w_activated)
         weighted_pending = int(pending * self.w_pending)
         out = max(0, weighted_activated - weighted_pending)
-        return out, self.said(n, activated, weighted_activated, pending, weighted_pending, out)
+        return out, _WEIGHTED_ACTIVATED_SAID(n, activated, weighted_activated, pending, weighted_pending, out)
+
+
+_WEIGHTED_ACTIVATED_UNUSABLE = message("WeightedActivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+_WEIGHTED_ACTIVATED_SAID = message("WeightedActivated", in_=NUMBER, activated=NUMBER, weightedactivated=NUMBER,
+                                   pending=NUMBER, weightedpending=NUMBER, ret=NUMBER)
 
 
 class Fixed(Rule):
@@ -105,21 +107,23 @@ class Fixed(Rule):
         self.pilots = self.setting("sched.fixed.pilotspercycle")
         self.said = message("Fixed", in_=NUMBER, ret=self.pilots)
 
-    unset = message("Fixed", comment="nosetup", in_=NUMBER, ret=0)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not self.pilots:
-            return 0, self.unset(n)
+            return 0, _FIXED_UNSET(n)
         return self.pilots, self.said(n)
+
+
+_FIXED_UNSET = message("Fixed", comment="nosetup", in_=NUMBER, ret=0)
 
 
 class Null(Rule):
     """APF's Null: always 0."""
 
-    said = message("Null", in_=NUMBER, out=0)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        return 0, self.said(n)
+        return 0, _NULL_SAID(n)
+
+
+_NULL_SAID = message("Null", in_=NUMBER, out=0)
 
 
 class Scale(Rule):
@@ -147,13 +151,14 @@ class MaxPerCycle(Rule):
         self.maximum = self.setting("sched.maxpercycle.maximum")
         self.said = message("MaxPerCycle", in_=NUMBER, maxpercycle=self.maximum, ret=NUMBER)
 
-    unset = message("MaxPerCycle", comment="Not set", in_=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, self.unset(n)
+            return n, _MAX_PER_CYCLE_UNSET(n)
         out = min(n, self.maximum)
         return out, self.said(n, out)
+
+
+_MAX_PER_CYCLE_UNSET = message("MaxPerCycle", comment="Not set", in_=NUMBER)
 
 
 class MinPerCycle(Rule):

@@ -13,10 +13,14 @@ from typing import Any
 from apfctl.interfaces import SchedRule
 
 
-def wms_usable(record: Mapping[str, Any]) -> bool:
-    """APF's "wmsinfo is not None": a WMS section that was read, from a configured plugin."""
+def usable(record: Mapping[str, Any]) -> bool:
+    """Both sources read, the WMS from a configured plugin (APF's "wmsinfo and batchinfo are not None").
+
+    One function for the check most rules make first, inlined: decide calls it on every record.
+    """
     wms = record.get("wms")
-    return bool(wms) and wms.get("ok") is True and wms.get("plugin") is not None
+    batch = record.get("batch")
+    return bool(wms and batch and wms.get("ok") is True and batch.get("ok") is True and wms.get("plugin") is not None)
 
 
 def batch_usable(record: Mapping[str, Any]) -> bool:

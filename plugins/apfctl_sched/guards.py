@@ -41,8 +41,6 @@ class Throttle(Rule):
         self.said = message("Throttle", in_=NUMBER, total=NUMBER, short=NUMBER, ratio=self.ratio, submit=self.submit,
                             ret=NUMBER)
 
-    nothing_ended = message("Throttle", in_=NUMBER, ret=NUMBER)
-
     @classmethod
     def history_window(cls, queue: QueueConfig) -> tuple[float, float] | None:
         return (queue.typed("sched.throttle.interval", cls.KEYS["sched.throttle.interval"]),
@@ -51,11 +49,14 @@ class Throttle(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         recent = record["batch"].get("recent") if batch_usable(record) else None
         if not recent or not recent.get("total"):
-            return n, self.nothing_ended(n, n)
+            return n, _THROTTLE_NOTHING_ENDED(n, n)
         total = recent["total"]
         short = recent["short"]
         out = self.submit if short / total > self.ratio else n
         return out, self.said(n, total, short, out)
+
+
+_THROTTLE_NOTHING_ENDED = message("Throttle", in_=NUMBER, ret=NUMBER)
 
 
 class HeldGuard(Rule):
@@ -80,12 +81,10 @@ class HeldGuard(Rule):
                                       maximum=self.maximum, ratio=self.ratio, ret=NUMBER)
                      for comment in ("held above maximum", "held fraction above ratio", "ok")}
 
-    unusable = message("HeldGuard", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, self.unusable(n, out)
+            return out, _HELD_GUARD_UNUSABLE(n, out)
         batch = record["batch"]
         held = batch["held"]
         pilots = batch["pending"] + held + batch["running"] + batch["exiting"]
@@ -96,6 +95,9 @@ class HeldGuard(Rule):
         else:
             comment, out = "ok", n
         return out, self.said[comment](n, held, pilots, out)
+
+
+_HELD_GUARD_UNUSABLE = message("HeldGuard", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class CircuitBreaker(Rule):
@@ -129,12 +131,11 @@ class CircuitBreaker(Rule):
     STATES = (("closed", "too few finished pilots"), ("closed", "fault fraction within ratio"),
               ("half-open", "fault fraction above ratio so probing"),
               ("open", "fault fraction above ratio and probes pending"))
-    unusable = message("CircuitBreaker", comment="open", reason="no batchinfo", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, self.unusable(n, out)
+            return out, _CIRCUIT_BREAKER_UNUSABLE(n, out)
         batch = record["batch"]
         done = batch["done_1h"]
         fault = batch["fault_1h"]
@@ -153,6 +154,9 @@ class CircuitBreaker(Rule):
             else:
                 state, reason = "open", "fault fraction above ratio and probes pending"
         return out, self.said[state, reason](n, done, fault, f"{fraction:.2f}", pending, out)
+
+
+_CIRCUIT_BREAKER_UNUSABLE = message("CircuitBreaker", comment="open", reason="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class RampUp(Rule):
@@ -180,8 +184,6 @@ class RampUp(Rule):
         self.said = message("RampUp", in_=NUMBER, attenuation=self.attenuation, pending=NUMBER,
                             curbs="/".join(map(str, self.curbs)) or "none", crossed=NUMBER, ret=NUMBER)
 
-    unusable = message("RampUp", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
-
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
         curbs = queue.typed("sched.rampup.curbs", cls.KEYS["sched.rampup.curbs"]) or []
@@ -193,11 +195,14 @@ class RampUp(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, self.unusable(n, out)
+            return out, _RAMP_UP_UNUSABLE(n, out)
         pending = record["batch"]["pending"]
         crossed = sum(1 for curb in self.curbs if pending >= curb)
         out = n if n <= 0 else max(1, int(n / self.attenuation / (1 << crossed)))
         return out, self.said(n, pending, crossed, out)
+
+
+_RAMP_UP_UNUSABLE = message("RampUp", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class CredentialLifetime(Rule):

@@ -67,17 +67,18 @@ class MinPending(Rule):
         self.minimum = self.setting("sched.minpending.minimum")
         self.said = message("MinPending", in_=NUMBER, minpending=self.minimum, pending=NUMBER, ret=NUMBER)
 
-    unusable = message("MinPending", comment="No queueinfo.", in_=NUMBER, ret=NUMBER)
-    unset = message("MinPending", comment="not set", in_=NUMBER, pending=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return n, self.unusable(n, n)
+            return n, _MIN_PENDING_UNUSABLE(n, n)
         pending = record["batch"]["pending"]
         if self.minimum is None:
-            return n, self.unset(n, pending, n)
+            return n, _MIN_PENDING_UNSET(n, pending, n)
         out = max(n, self.minimum - pending)
         return out, self.said(n, pending, out)
+
+
+_MIN_PENDING_UNUSABLE = message("MinPending", comment="No queueinfo.", in_=NUMBER, ret=NUMBER)
+_MIN_PENDING_UNSET = message("MinPending", comment="not set", in_=NUMBER, pending=NUMBER, ret=NUMBER)
 
 
 class MaxToRun(Rule):
@@ -95,11 +96,9 @@ class MaxToRun(Rule):
         self.maximum = self.setting("sched.maxtorun.maximum")
         self.said = message("MaxToRun", in_=NUMBER, maxtorun=self.maximum, pending=NUMBER, running=NUMBER, ret=NUMBER)
 
-    unusable = message("MaxToRun", comment="No batchinfo", in_=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return 0, self.unusable(n)
+            return 0, _MAX_TO_RUN_UNUSABLE(n)
         if self.maximum is None:
             return n, ""
         batch = record["batch"]
@@ -107,6 +106,9 @@ class MaxToRun(Rule):
         running = batch["running"]
         out = min(n, self.maximum - (pending + running))
         return out, self.said(n, pending, running, out)
+
+
+_MAX_TO_RUN_UNUSABLE = message("MaxToRun", comment="No batchinfo", in_=NUMBER)
 
 
 class MaxPerFactory(Rule):
@@ -130,11 +132,9 @@ class MaxPerFactory(Rule):
         self.no_total = message("MaxPerFactory", comment="no factory total", in_=NUMBER, maxperfactory=self.maximum,
                                 ret=NUMBER)
 
-    unset = message("MaxPerFactory", comment="Not set", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, self.unset(n, n)
+            return n, _MAX_PER_FACTORY_UNSET(n, n)
         total = record["batch"].get("factory_total") if batch_usable(record) else None
         if total is None:
             out = min(n, 0)
@@ -145,6 +145,9 @@ class MaxPerFactory(Rule):
         elif n + total > self.maximum:
             out = self.maximum - total
         return out, self.said(n, total, out)
+
+
+_MAX_PER_FACTORY_UNSET = message("MaxPerFactory", comment="Not set", in_=NUMBER, ret=NUMBER)
 
 
 class KeepNRunning(Rule):

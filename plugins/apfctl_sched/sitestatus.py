@@ -12,20 +12,12 @@ from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
 from apfctl.record.message import NUMBER, message
-from apfctl_sched.common import Rule
+from apfctl_sched.common import Rule, usable
 
 
 def site_status(record: Mapping[str, Any]) -> str | None:
-    """The site status if both sources were read and the WMS reported one, else None.
-
-    The checks of ``common.wms_usable`` and ``common.batch_usable``, inlined: two rules of the
-    common chain call this on every record.
-    """
-    wms = record.get("wms")
-    batch = record.get("batch")
-    if not (wms and batch and wms.get("ok") is True and batch.get("ok") is True and wms.get("plugin") is not None):
-        return None
-    return wms.get("status")
+    """The site status if both sources were read and the WMS reported one, else None."""
+    return record["wms"].get("status") if usable(record) else None
 
 
 class StatusTest(Rule):
@@ -40,16 +32,17 @@ class StatusTest(Rule):
         self.pilots = self.setting("sched.statustest.pilots")
         self.said = message("StatusTest", comment="test", in_=NUMBER, out=self.pilots)
 
-    unusable = message("StatusTest", comment="no wms/batch/siteinfo", in_=NUMBER, ret=0)
-    passed = message("StatusTest", comment="not test", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         status = site_status(record)
         if status is None:
-            return 0, self.unusable(n)
+            return 0, _STATUS_TEST_UNUSABLE(n)
         if status == "test":
             return self.pilots, self.said(n)
-        return n, self.passed(n, n)
+        return n, _STATUS_TEST_PASSED(n, n)
+
+
+_STATUS_TEST_UNUSABLE = message("StatusTest", comment="no wms/batch/siteinfo", in_=NUMBER, ret=0)
+_STATUS_TEST_PASSED = message("StatusTest", comment="not test", in_=NUMBER, ret=NUMBER)
 
 
 class StatusOffline(Rule):
@@ -64,13 +57,14 @@ class StatusOffline(Rule):
         self.pilots = self.setting("sched.statusoffline.pilots")
         self.said = message("StatusOffline", comment="offline", in_=NUMBER, ret=self.pilots)
 
-    unusable = message("StatusOffline", comment="no wms/site/batchinfo", in_=NUMBER, ret=0)
-    passed = message("StatusOffline", comment="not offline", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         status = site_status(record)
         if status is None:
-            return 0, self.unusable(n)
+            return 0, _STATUS_OFFLINE_UNUSABLE(n)
         if status == "offline":
             return self.pilots, self.said(n)
-        return n, self.passed(n, n)
+        return n, _STATUS_OFFLINE_PASSED(n, n)
+
+
+_STATUS_OFFLINE_UNUSABLE = message("StatusOffline", comment="no wms/site/batchinfo", in_=NUMBER, ret=0)
+_STATUS_OFFLINE_PASSED = message("StatusOffline", comment="not offline", in_=NUMBER, ret=NUMBER)

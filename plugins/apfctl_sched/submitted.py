@@ -41,17 +41,18 @@ class MaxToSubmit(Rule):
         self.no_total = message("MaxToSubmit", comment="no submitted total", in_=NUMBER, maxtosubmit=self.maximum,
                                 ret=NUMBER)
 
-    unset = message("MaxToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, self.unset(n, n)
+            return n, _MAX_TO_SUBMIT_UNSET(n, n)
         total = submitted_total(record)
         if total is None:
             out = min(n, 0)
             return out, self.no_total(n, out)
         out = min(n, max(0, self.maximum - total))
         return out, self.said(n, total, out)
+
+
+_MAX_TO_SUBMIT_UNSET = message("MaxToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
 
 
 class MinToSubmit(Rule):
@@ -72,13 +73,14 @@ class MinToSubmit(Rule):
         self.no_total = message("MinToSubmit", comment="no submitted total", in_=NUMBER, mintosubmit=self.minimum,
                                 ret=NUMBER)
 
-    unset = message("MinToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
-
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
-            return n, self.unset(n, n)
+            return n, _MIN_TO_SUBMIT_UNSET(n, n)
         total = submitted_total(record)
         if total is None:
             return n, self.no_total(n, n)
         out = max(n, self.minimum - total)
         return out, self.said(n, total, out)
+
+
+_MIN_TO_SUBMIT_UNSET = message("MinToSubmit", comment="Not set", in_=NUMBER, ret=NUMBER)
