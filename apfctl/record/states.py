@@ -31,6 +31,11 @@ IN_QUEUE = (PilotState.PENDING, PilotState.HELD, PilotState.RUNNING, PilotState.
 ENDED = (PilotState.DONE, PilotState.FAULT)
 
 
+def count(counts: BatchCounts, state: PilotState) -> None:
+    """One more pilot in ``state`` (one of ``IN_QUEUE``): the counts are named as the states."""
+    setattr(counts, state.value, getattr(counts, state.value) + 1)
+
+
 def batch_counts(counts: BatchCounts, since: float) -> dict[str, int]:
     """The batch section's counts: pilots per state in the queue, and per end state since ``since``."""
     section = {state.value: getattr(counts, state.value) for state in IN_QUEUE}

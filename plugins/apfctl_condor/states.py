@@ -1,4 +1,4 @@
-"""Pilot states from HTCondor job ads, split by queue (DESIGN.md's state table).
+"""Pilot states from HTCondor job ads, split by queue (the ``IN_QUEUE`` table).
 
 Pure functions over anything with a ``get`` (``classad2.ClassAd`` or a dict), so the
 aggregation is measured apart from the schedd (``benchmarks/bench_condor.py``). Only the
@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from apfctl.interfaces import BatchCounts, Finished, Outcome
+from apfctl.record.states import PilotState, count
 
 QUEUE_KEY = "MATCH_APF_QUEUE"
 FACTORY_ATTR = "ApfctlFactory"
@@ -21,6 +22,18 @@ REMOVE_REASON_PREFIX = "apfctl"
 
 PENDING, RUNNING, REMOVED, COMPLETED, HELD, EXITING = 1, 2, 3, 4, 5, 6
 UNEXPANDED = 0
+
+# HTCondor's JobStatus of a job still in the queue as pilot states (apfctl/record/states.py), one row
+# each. Removed (3) and Completed (4) jobs are not counted here: they count once they reach the
+# history, where ``outcome`` makes them done or fault. A status not in the table (7, suspended) is
+# not counted as in the queue.
+IN_QUEUE: dict[int, PilotState] = {
+    UNEXPANDED: PilotState.PENDING,
+    PENDING: PilotState.PENDING,      # Idle
+    RUNNING: PilotState.RUNNING,
+    HELD: PilotState.HELD,
+    EXITING: PilotState.EXITING,      # Transferring output
+}
 
 # Every job has ClusterId, ProcId and the times; asking for them in the queue query would
 # cost memory on every one of 200,000 ads, so only the history query asks for what ended.
@@ -64,20 +77,17 @@ def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
         if batch is None:
             continue
         status = ad.get("JobStatus")
-        if status in (PENDING, UNEXPANDED):
-            batch.pending += 1
-        elif status == RUNNING:
-            batch.running += 1
-        elif status == HELD:
-            batch.held += 1
+        state = IN_QUEUE.get(status) if type(status) is int else None
+        if state is None:
+            continue
+        count(batch, state)
+        if state is PilotState.HELD:
             key = (_number(ad.get("HoldReasonCode")), _number(ad.get("HoldReasonSubCode")))
             seen = holds.setdefault(queue, {}).get(key)
             if seen is None:
                 holds[queue][key] = [1, ad.get("HoldReason")]
             else:
                 seen[0] += 1
-        elif status == EXITING:
-            batch.exiting += 1
     for ad in history_ads:
         batch = counts.get(ad.get(QUEUE_KEY))  # type: ignore[arg-type]
         if batch is not None and ad.get("JobStatus") in (REMOVED, COMPLETED):
