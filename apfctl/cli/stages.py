@@ -81,7 +81,9 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     """Run each queue's decision chain on status records (stdin or FILES).
 
     Adds `decision`: the number of pilots (negative: retire), APF's message and a trace.
-    A record whose wms or batch status is missing or failed gets 0 pilots.
+    A record whose wms or batch status is missing or failed gets 0 pilots (exit 1).
+    Every input line is read and checked whole before anything is written: one bad
+    line is exit 2, with its line, field and value, and no output at all.
     The queue's config is looked up by the record's queue name in --config, so recorded
     status can be decided again under another configuration.
 
