@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from apfctl.config.keys import Key, KeyMap
@@ -141,40 +141,49 @@ class Scale(Rule):
         return out, self.said(n, out)
 
 
-class MaxPerCycle(Rule):
+class _CycleBound(Rule):
+    """MaxPerCycle and MinPerCycle: ``bounded(n, limit)`` when the rule's one key is set, else n."""
+
+    KEY: ClassVar[str]
+    bounded: ClassVar[Callable[[int, int], int]]   # min or max (builtins: they do not bind as methods)
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.limit = self.setting(self.KEY)
+        name = type(self).__name__
+        self.said = message(name, in_=NUMBER, **{name.lower(): self.limit}, ret=NUMBER)
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        if self.limit is None:
+            return n, self.unset(n)
+        out = self.bounded(n, self.limit)
+        return out, self.said(n, out)
+
+    def unset(self, n: int) -> str:
+        raise NotImplementedError
+
+
+class MaxPerCycle(_CycleBound):
     """APF's MaxPerCycle: ``min(n, maximum)`` when ``sched.maxpercycle.maximum`` is set."""
 
     KEYS: ClassVar[KeyMap] = {"sched.maxpercycle.maximum": Key("int", None, doc="most pilots submitted in one cycle")}
+    KEY = "sched.maxpercycle.maximum"
+    bounded = min
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.maximum = self.setting("sched.maxpercycle.maximum")
-        self.said = message("MaxPerCycle", in_=NUMBER, maxpercycle=self.maximum, ret=NUMBER)
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.maximum is None:
-            return n, _MAX_PER_CYCLE_UNSET(n)
-        out = min(n, self.maximum)
-        return out, self.said(n, out)
+    def unset(self, n: int) -> str:
+        return _MAX_PER_CYCLE_UNSET(n)
 
 
-_MAX_PER_CYCLE_UNSET = message("MaxPerCycle", comment="Not set", in_=NUMBER)
-
-
-class MinPerCycle(Rule):
+class MinPerCycle(_CycleBound):
     """APF's MinPerCycle: ``max(n, minimum)`` when ``sched.minpercycle.minimum`` is set."""
 
     KEYS: ClassVar[KeyMap] = {"sched.minpercycle.minimum": Key("int", None, doc="fewest pilots submitted in one cycle")}
+    KEY = "sched.minpercycle.minimum"
+    bounded = max
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.minimum = self.setting("sched.minpercycle.minimum")
-        self.said = message("MinPerCycle", in_=NUMBER, minpercycle=self.minimum, ret=NUMBER)
+    def unset(self, n: int) -> str:
+        return _MIN_PER_CYCLE_UNSET   # APF's message names no input here
 
-    unset = message("MinPerCycle", comment="Not set")()
 
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.minimum is None:
-            return n, self.unset
-        out = max(n, self.minimum)
-        return out, self.said(n, out)
+_MAX_PER_CYCLE_UNSET = message("MaxPerCycle", comment="Not set", in_=NUMBER)
+_MIN_PER_CYCLE_UNSET = message("MinPerCycle", comment="Not set")()
