@@ -82,7 +82,9 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     """Run each queue's decision chain on status records (stdin or FILES).
 
     Adds `decision`: the number of pilots (negative: retire), APF's message and a trace.
-    A record whose wms or batch status is missing or failed gets 0 pilots.
+    A record whose wms or batch status is missing or failed gets 0 pilots (exit 1).
+    Every input line is read and checked whole before anything is written: one bad
+    line is exit 2, with its line, field and value, and no output at all.
     The queue's config is looked up by the record's queue name in --config, so recorded
     status can be decided again under another configuration.
 
@@ -91,37 +93,45 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
       apfctl status -q BNL_ATLAS_1 | apfctl decide | jq .decision.msg
       apfctl history -q BNL_ATLAS_1 --since 2h | apfctl decide --config candidate.conf --explain
     """
-    from apfctl.record import any_failed, dumps_line
+    from apfctl.record import dumps_line, failure
     from apfctl.stages.decide import Decider
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
     as_json = not explain and resolve_output_format(fmt) == "json"
+    decider = Decider(loaded)
+    lines: list[bytes] = []     # the output, held until every input line has passed its check
+    kept: list[Record] = []
+    failed = False
     with _collector_paused():
-        records = _read_decidable(loaded, files)   # every line checked before anything is written
-        decider = Decider(loaded)
-        for record in records:
+        # Each record is decided and encoded while it is fresh in the cache; nothing is written
+        # before the last line is checked, so a bad line anywhere means no output at all.
+        for record in _decidable(loaded, files):
             decider.decide(record)
+            failed = failed or failure(record) is not None
+            if as_json:
+                lines.append(dumps_line(record))
+            else:
+                kept.append(record)
         if as_json:
             with reader_may_leave():
-                sys.stdout.buffer.write(b"".join(map(dumps_line, records)))
+                sys.stdout.buffer.writelines(lines)
                 sys.stdout.buffer.flush()
     if explain:
         from apfctl.cli.explain import render_explain
 
-        click.echo(render_explain(records))
+        click.echo(render_explain(kept))
     elif not as_json:
-        emit(records, "table")
-    return 1 if any_failed(records) else 0
+        emit(kept, "table")
+    return 1 if failed else 0
 
 
-def _read_decidable(loaded: Any, files: tuple[str, ...]) -> list[Record]:
-    """Every record of the input, each checked whole and its queue's rules checked (RecordError, ConfigError)."""
+def _decidable(loaded: Any, files: tuple[str, ...]) -> Iterator[Record]:
+    """Each record of the input, checked whole and its queue's rules checked (RecordError, ConfigError)."""
     from apfctl.config.validate import Report, check_queue
     from apfctl.record import read_records
 
     checked: set[str] = set()
-    records: list[Record] = []
     for stream, source in input_streams(files):
         for number, record in read_records(stream, source):
             name = record["queue"]
@@ -134,18 +144,19 @@ def _read_decidable(loaded: Any, files: tuple[str, ...]) -> list[Record]:
                 if report.errors:
                     raise report.errors[0]
                 checked.add(name)
-            records.append(record)
-    return records
+            yield record
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while decide holds its input: records have no cycles, and the
-    collector rescanning 100,000 of them over and over would cost more than deciding them."""
+    """No cyclic garbage collection while decide works: records have no cycles, and the collector
+    rescanning 100,000 of them over and over would cost more than deciding them. What is left is
+    frozen before it runs again, so that its first collection does not scan it either."""
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         gc.enable()
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 def status_failure(record: Mapping[str, Any]) -> str | None:
     """Why the record's status cannot be trusted (a source missing or not read), or None."""
+    wms, batch = record.get("wms"), record.get("batch")
+    if wms and batch and wms.get("ok") is True and batch.get("ok") is True:   # the common case, first
+        return None
     for name in ("wms", "batch"):
         section = record.get(name)
         if not section:
@@ -27,9 +30,11 @@ def failure(record: Mapping[str, Any]) -> str | None:
         reason = status_failure(record)
         if reason is not None:
             return reason
-    for step in record.get("decision", {}).get("trace", ()):
-        if step.get("error"):
-            return f"rule {step['rule']} failed: {step['msg']}"
+    decision = record.get("decision")
+    if decision is not None:
+        for step in decision["trace"]:
+            if step.get("error"):
+                return f"rule {step['rule']} failed: {step['msg']}"
     error = (record.get("submission") or {}).get("error")
     if error:
         return f"submission failed: {error}"

@@ -13,7 +13,7 @@ import orjson
 
 from apfctl.errors import RecordError
 from apfctl.record.sections import Record
-from apfctl.record.validate import Invalid, check, shown
+from apfctl.record.validate import Invalid, check
 
 
 def read_records(stream: IO[bytes] | IO[str], source: str = "<stdin>",
@@ -48,9 +48,17 @@ def malformed(line: bytes | str, exc: orjson.JSONDecodeError) -> str:
     except orjson.JSONDecodeError as again:
         exc = again
     if exc.pos >= len(text) and "end of data" in exc.msg:
-        return f"malformed JSON: the line ends before the JSON does (truncated after {len(text)} characters: " \
-               f"...{shown(text[-40:])[1:-1]})"
-    return f"malformed JSON: {exc.msg} at column {exc.pos + 1} (near {shown(text[max(0, exc.pos - 20):exc.pos + 20])})"
+        return (f"malformed JSON: the line ends before the JSON does (truncated after {len(text)} characters: "
+                f"...{_excerpt(text[-EXCERPT:])})")
+    near = _excerpt(text[max(0, exc.pos - EXCERPT // 2):exc.pos + EXCERPT // 2])
+    return f"malformed JSON: {exc.msg} at column {exc.pos + 1} (near {near})"
+
+
+EXCERPT = 40   # characters of a malformed line shown around the problem
+
+
+def _excerpt(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def dumps(record: Any) -> str:

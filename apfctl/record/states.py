@@ -31,6 +31,20 @@ IN_QUEUE = (PilotState.PENDING, PilotState.HELD, PilotState.RUNNING, PilotState.
 ENDED = (PilotState.DONE, PilotState.FAULT)
 
 
+def count(counts: BatchCounts, state: PilotState, resource_type: object = None) -> None:
+    """One more pilot in ``state`` (one of ``IN_QUEUE``): the counts are named as the states.
+
+    A pilot stamped with a resource type (a non-empty string, as read from the batch system)
+    counts in that type's counts too; one without counts in the queue's totals only.
+    """
+    setattr(counts, state.value, getattr(counts, state.value) + 1)
+    if type(resource_type) is str and resource_type:
+        per_type = counts.types.get(resource_type)
+        if per_type is None:
+            per_type = counts.types[resource_type] = dict.fromkeys((s.value for s in IN_QUEUE), 0)
+        per_type[state.value] += 1
+
+
 def batch_counts(counts: BatchCounts, since: float) -> dict[str, int]:
     """The batch section's counts: pilots per state in the queue, and per end state since ``since``."""
     section = {state.value: getattr(counts, state.value) for state in IN_QUEUE}

@@ -108,6 +108,10 @@ class _Compiler:
     def emit(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
 
+    def fail(self, depth: int, path: str, var: str, what: str) -> None:
+        """The statement for a bad value: raise Invalid with its path, the value and what it must be."""
+        self.emit(depth, f"bad({path}, {var}, {what})")
+
     def leaf(self, node: Node, var: str) -> str | None:
         """The condition under which ``var`` is bad, for a node checked by one expression."""
         if isinstance(node, Integer):
@@ -141,19 +145,19 @@ class _Compiler:
         condition = self.leaf(node, var)
         if condition is not None:
             self.emit(depth, f"if {condition}:")
-            self.emit(depth + 1, f"bad({path}, {var}, {self.const(describe(node), 'what')})")
+            self.fail(depth + 1, path, var, self.const(describe(node), "what"))
         elif isinstance(node, Nullable):
             self.emit(depth, f"if {var} is not None:")
             self.check(node.item, var, path, depth + 1)
         elif isinstance(node, Array):
             self.emit(depth, f"if type({var}) is not list:")
-            self.emit(depth + 1, f"bad({path}, {var}, {self.const(describe(node), 'what')})")
+            self.fail(depth + 1, path, var, self.const(describe(node), "what"))
             index, item = self.name("i"), self.name("x")
             self.emit(depth, f"for {index}, {item} in enumerate({var}):")
             self.check(node.item, item, f"{path} + '[' + str({index}) + ']'", depth + 1)
         elif isinstance(node, Map):
             self.emit(depth, f"if type({var}) is not dict:")
-            self.emit(depth + 1, f"bad({path}, {var}, {self.const(describe(node), 'what')})")
+            self.fail(depth + 1, path, var, self.const(describe(node), "what"))
             key, item = self.name("k"), self.name("x")
             self.emit(depth, f"for {key}, {item} in {var}.items():")
             child = f"{path} + '.' + str({key})[:{SHOWN}]"
@@ -168,7 +172,7 @@ class _Compiler:
 
     def is_dict(self, var: str, path: str, depth: int) -> None:
         self.emit(depth, f"if type({var}) is not dict:")
-        self.emit(depth + 1, f"bad({path}, {var}, 'an object')")
+        self.fail(depth + 1, path, var, "'an object'")
 
     def fields(self, obj: Object, var: str, path: str, depth: int, skip: str | None = None) -> None:
         get = self.name("get")
@@ -198,15 +202,58 @@ class _Compiler:
             self.fields(choice, var, path, depth + 1, skip=node.key)
         what = " or ".join(orjson.dumps(c.const(node.key)).decode() for c in node.choices)
         self.emit(depth, "else:")
-        self.emit(depth + 1, f"bad({_join(path, node.key)}, {tag}, {what!r})")
+        self.fail(depth + 1, _join(path, node.key), tag, repr(what))
 
     def function(self, obj: Object) -> Callable[[Any], None]:
         self.emit(0, "def check(r):")
         self.emit(1, "if type(r) is not dict:")
-        self.emit(2, "bad('record', r, 'a JSON object')")
+        self.fail(2, "'record'", "r", "'a JSON object'")
         self.fields(obj, "r", "''", 1)
-        exec("\n".join(self.lines), self.namespace)
+        exec("\n".join(self.lines), self.namespace)   # our own generated source
         return self.namespace["check"]
+
+
+class _Refused(Exception):
+    """The fast check found something wrong (the precise check then says what and where)."""
+
+
+class _FastCompiler(_Compiler):
+    """The same checks, for the common case of a good record: fields read by subscript, the
+    one-expression checks of an object's required fields joined into one ``if``, and any
+    problem (a failed check, a missing key) raised as :class:`_Refused` without a path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.namespace["F"] = _Refused
+
+    def fail(self, depth: int, path: str, var: str, what: str) -> None:
+        self.emit(depth, "raise F")
+
+    def fields(self, obj: Object, var: str, path: str, depth: int, skip: str | None = None) -> None:
+        conditions: list[str] = []
+        nested: list[tuple[Node, str]] = []
+        for field in obj.fields:
+            if field.key == skip or not field.required:
+                continue
+            value = self.name("v")
+            self.emit(depth, f"{value} = {var}[{field.key!r}]")
+            condition = self.leaf(field.node, value)
+            if condition is None:
+                nested.append((field.node, value))
+            else:
+                conditions.append(f"({condition})")
+        if conditions:
+            self.emit(depth, f"if {' or '.join(conditions)}:")
+            self.emit(depth + 1, "raise F")
+        for node, value in nested:
+            self.check(node, value, "''", depth)
+        for field in obj.fields:
+            if field.key == skip or field.required:
+                continue
+            value = self.name("v")
+            self.emit(depth, f"if {field.key!r} in {var}:")
+            self.emit(depth + 1, f"{value} = {var}[{field.key!r}]")
+            self.check(field.node, value, "''", depth + 1)
 
 
 def _join(path: str, key: str) -> str:
@@ -222,25 +269,23 @@ def _bad(path: str, value: Any, expected: str) -> None:
     raise Invalid(path, value, expected)
 
 
-def compile_check(cls: Any) -> Callable[[Any], None]:
-    """A function that raises :class:`Invalid` for a value that breaks the TypedDict ``cls``."""
-    return _Compiler().function(model.object_of(cls))
-
-
-_check_record = compile_check(Record)
+_DEFINITION = model.object_of(Record)
+_fast_check = _FastCompiler().function(_DEFINITION)
+_precise_check = _Compiler().function(_DEFINITION)
 
 
 def check(record: Any, require: Iterable[str] = ()) -> None:
     """Check the whole record; ``require`` names sections that must be present.
 
-    Raises :class:`Invalid`. A record of another schema version is refused first, with
-    the versions said, since its other fields may mean something else.
+    Raises :class:`Invalid`. A good record passes the fast check alone; any other is
+    checked again, precisely, for the error to name the first bad field. A record of
+    another schema version is refused as such first, since its other fields may mean
+    something else.
     """
-    if type(record) is dict and record.get("apfctl") != SCHEMA_VERSION and "apfctl" in record:
-        version = record["apfctl"]
-        raise Invalid("apfctl", version, f"{SCHEMA_VERSION}: a record of schema version {shown(version)}, "
-                      f"which this apfctl does not read (it reads version {SCHEMA_VERSION} only)")
-    _check_record(record)
+    try:
+        _fast_check(record)
+    except Exception:
+        _explain(record)
     types = record.get("decision", {}).get("types")
     if types:
         total = sum(typed["pilots"] for typed in types.values())
@@ -251,3 +296,13 @@ def check(record: Any, require: Iterable[str] = ()) -> None:
         if name not in record:
             raise Invalid(name, MISSING, f"the {name} section, which {SECTION_STAGE[name]} writes "
                           f"(run apfctl {SECTION_STAGE[name]} before this stage)")
+
+
+def _explain(record: Any) -> None:
+    """Raise the :class:`Invalid` that says what is wrong with a record the fast check refused."""
+    if type(record) is dict and "apfctl" in record and record["apfctl"] != SCHEMA_VERSION:
+        version = record["apfctl"]
+        raise Invalid("apfctl", version, f"{SCHEMA_VERSION}: a record of schema version {shown(version)}, "
+                      f"which this apfctl does not read (it reads version {SCHEMA_VERSION} only)")
+    _precise_check(record)
+    raise AssertionError("the fast and the precise record checks disagree")   # pragma: no cover

@@ -27,7 +27,7 @@ from apfctl.stages.pertype import decide_types, zero_types
 
 log = logging.getLogger("apfctl.decide")
 
-_OUT_OF_RANGE = message("Decide", comment=f"pilots outside {PILOTS.describe()}", in_=NUMBER, ret=0)
+_OUT_OF_RANGE = message("Decide", comment=f"more than {PILOTS.high} pilots either way", in_=NUMBER, ret=0)
 
 
 class Decider:
@@ -79,19 +79,18 @@ class Decider:
         n = 0
         trace: list[Step] = []
         append = trace.append
-        step = build.step
         name = ""
         try:
             for name, rule in chain:
                 out, msg = rule(n, record)
-                append(step(name, n, out, msg))
+                append({"rule": name, "in": n, "out": out, "msg": msg})   # build.step's shape, without its call
                 n = out
         except Exception as exc:  # a broken rule must not turn into pilots
             log.debug("rule %s failed", name, exc_info=True)
             msg = message(name, comment=TEXT, in_=NUMBER, ret=0)(f"rule failed ({str(exc) or type(exc).__name__})", n)
-            append(step(name, n, 0, msg, error=True))
+            append(build.step(name, n, 0, msg, error=True))
             n = 0
         if not PILOTS.low <= n <= PILOTS.high:
-            append(step("Decide", n, 0, _OUT_OF_RANGE(n), error=True))
+            append(build.step("Decide", n, 0, _OUT_OF_RANGE(n), error=True))
             n = 0
         return n, trace

@@ -1,4 +1,4 @@
-"""Pilot states from HTCondor job ads, split by queue (docs/architecture.md §1.5).
+"""Pilot states from HTCondor job ads, split by queue (the ``IN_QUEUE`` table; docs/architecture.md §1.5).
 
 Pure functions over anything with a ``get`` (``classad2.ClassAd`` or a dict), so the
 aggregation is measured apart from the schedd (``benchmarks/bench_condor.py``). Only the
@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from apfctl.interfaces import BatchCounts, Finished, Outcome
+from apfctl.record.states import PilotState, count
 
 QUEUE_KEY = "MATCH_APF_QUEUE"
 FACTORY_ATTR = "ApfctlFactory"
@@ -23,10 +24,21 @@ REMOVE_REASON_PREFIX = "apfctl"
 PENDING, RUNNING, REMOVED, COMPLETED, HELD, EXITING = 1, 2, 3, 4, 5, 6
 UNEXPANDED = 0
 
+# HTCondor's JobStatus of a job still in the queue as pilot states (apfctl/record/states.py), one row
+# each. Removed (3) and Completed (4) jobs are not counted here: they count once they reach the
+# history, where ``outcome`` makes them done or fault. A status not in the table (7, suspended) is
+# not counted as in the queue.
+IN_QUEUE: dict[int, PilotState] = {
+    UNEXPANDED: PilotState.PENDING,
+    PENDING: PilotState.PENDING,      # Idle
+    RUNNING: PilotState.RUNNING,
+    HELD: PilotState.HELD,
+    EXITING: PilotState.EXITING,      # Transferring output
+}
+
 # Every job has ClusterId, ProcId and the times; asking for them in the queue query would
 # cost memory on every one of 200,000 ads, so only the history query asks for what ended.
 QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason", TYPE_ATTR)
-_STATE_FIELD = {PENDING: "pending", UNEXPANDED: "pending", RUNNING: "running", HELD: "held", EXITING: "exiting"}
 HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "EnteredCurrentStatus", "CompletionDate", "RemoteWallClockTime",
                  "ExitCode", "RemoveReason")
 
@@ -91,24 +103,17 @@ def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
         if batch is None:
             continue
         status = attribute(ad, "JobStatus", "int")
-        if status in (PENDING, UNEXPANDED):
-            batch.pending += 1
-        elif status == RUNNING:
-            batch.running += 1
-        elif status == HELD:
-            batch.held += 1
+        state = IN_QUEUE.get(status)
+        if state is None:
+            continue
+        count(batch, state, ad.get(TYPE_ATTR))
+        if state is PilotState.HELD:
             key = (attribute(ad, "HoldReasonCode", "int"), attribute(ad, "HoldReasonSubCode", "int"))
             seen = holds.setdefault(queue, {}).get(key)
             if seen is None:
                 holds[queue][key] = [1, attribute(ad, "HoldReason", "str")]
             else:
                 seen[0] += 1
-        elif status == EXITING:
-            batch.exiting += 1
-        rt = ad.get(TYPE_ATTR)
-        if isinstance(rt, str) and rt and status in _STATE_FIELD:
-            per_type = batch.types.setdefault(rt, {"pending": 0, "held": 0, "running": 0, "exiting": 0})
-            per_type[_STATE_FIELD[status]] += 1
     for ad in history_ads:
         batch = counts.get(attribute(ad, QUEUE_KEY, "str"))  # type: ignore[arg-type]
         if batch is not None and attribute(ad, "JobStatus", "int") in (REMOVED, COMPLETED):

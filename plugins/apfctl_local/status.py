@@ -25,19 +25,37 @@ from pathlib import Path
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
 from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished
+from apfctl.record.states import PilotState, count
 from apfctl_local import pilotstate
-from apfctl_local.pilotstate import PilotState
+from apfctl_local.pilotstate import PilotState as PilotFile
 
 KEEP_ENDED_SECONDS = 86400.0
 
 
-def outcome(state: PilotState) -> str:
+def outcome(state: PilotFile) -> str:
     """How an ended pilot finished, in the words of docs/architecture.md §1.5."""
     if state.get("removed"):
         return "removed"
     if state.get("lost") or state.get("exit_code") != 0:
         return "fault"
     return "done"
+
+
+LOST = "lost"     # the runner died without recording an end: recorded now, then counted as a fault
+ENDED = "ended"   # done or fault, by its exit code (``outcome``), once it is in the window asked for
+
+# A Local pilot's file as a pilot state (apfctl/record/states.py), one row per
+# (payload ended, runner alive, payload started).
+STATES: dict[tuple[bool, bool, bool], PilotState | str] = {
+    (False, True, False): PilotState.PENDING,   # waiting for a slot
+    (False, True, True): PilotState.RUNNING,
+    (True, True, False): PilotState.EXITING,    # ended; the runner is still recording it, freeing its slot
+    (True, True, True): PilotState.EXITING,
+    (False, False, False): LOST,
+    (False, False, True): LOST,
+    (True, False, False): ENDED,
+    (True, False, True): ENDED,
+}
 
 
 class LocalBatchStatus(BatchStatusPlugin):
@@ -63,18 +81,11 @@ class LocalBatchStatus(BatchStatusPlugin):
         lost: list[str] = []
         for path, state in pilotstate.scan(folder):
             ended = state.get("ended")
-            if ended is None:
-                if not pilotstate.runner_alive(state):
-                    lost.append(path)
-                elif state.get("started") is None:
-                    counts.pending += 1
-                    _count_type(counts, state, "pending")
-                else:
-                    counts.running += 1
-                    _count_type(counts, state, "running")
-            elif pilotstate.runner_alive(state):
-                counts.exiting += 1
-                _count_type(counts, state, "exiting")
+            where = STATES[ended is not None, pilotstate.runner_alive(state), state.get("started") is not None]
+            if where is LOST:
+                lost.append(path)
+            elif where is not ENDED:
+                count(counts, where, state.get("resource_type"))
             elif ended < now - KEEP_ENDED_SECONDS:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
@@ -85,13 +96,13 @@ class LocalBatchStatus(BatchStatusPlugin):
         return counts
 
     @staticmethod
-    def _finished(state: PilotState) -> Finished:
+    def _finished(state: PilotFile) -> Finished:
         started = state.get("started")
         walltime = max(0.0, state["ended"] - started) if started is not None else 0.0
         return Finished(end=state["ended"], walltime=walltime, outcome=outcome(state))  # type: ignore[arg-type]
 
     @staticmethod
-    def _record_lost(folder: Path, paths: list[str], now: float) -> list[PilotState]:
+    def _record_lost(folder: Path, paths: list[str], now: float) -> list[PilotFile]:
         """Mark pilots whose runner died unrecorded as ended (re-checked under the folder lock)."""
         if not paths:
             return []
@@ -108,17 +119,7 @@ class LocalBatchStatus(BatchStatusPlugin):
         return marked
 
 
-def _count_type(counts: BatchCounts, state: PilotState, key: str) -> None:
-    """One more pilot of its resource type (pilots without one count in the totals only)."""
-    rt = state.get("resource_type")
-    if isinstance(rt, str) and rt:
-        per_type = counts.types.get(rt)
-        if per_type is None:
-            per_type = counts.types[rt] = {"pending": 0, "held": 0, "running": 0, "exiting": 0}
-        per_type[key] += 1
-
-
-def _log_if_possible(state: PilotState, text: str) -> None:
+def _log_if_possible(state: PilotFile, text: str) -> None:
     """Add a line to the pilot's event log when it still exists (logs may have been cleaned)."""
     log = state.get("log")
     if log and os.path.exists(os.path.dirname(log)):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule, batch_usable, wms_usable
+from apfctl.record.message import NUMBER, message
+from apfctl_sched.common import Rule, usable
 
 
 class Ready(Rule):
@@ -24,15 +25,17 @@ class Ready(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.offset = self.setting("sched.ready.offset")
-        self._offset = f",offset={self.offset},pending="
+        self.said = message("Ready", in_=NUMBER, activated=NUMBER, offset=self.offset, pending=NUMBER, ret=NUMBER)
+
+    unusable = message("Ready", comment="Invalid wmsinfo or batchinfo")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
-            return 0, "Ready:comment=Invalid wmsinfo or batchinfo"
+        if not usable(record):
+            return 0, self.unusable
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         out = max(0, (activated - self.offset) - pending)
-        return out, f"Ready:in={n},activated={activated}{self._offset}{pending},ret={out}"
+        return out, self.said(n, activated, pending, out)
 
 
 class Fillactivated(Rule):
@@ -48,14 +51,17 @@ class Fillactivated(Rule):
         "int", 0, doc="APF: pilots when status is unknown; apfctl always gives 0 then (never blind)")}
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
-            return 0, f"Fillactivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+        if not usable(record):
+            return 0, _FILLACTIVATED_UNUSABLE(n)
         activated = record["wms"]["ready"]
         batch = record["batch"]
         pending = batch["pending"]
         out = max(0, activated - pending)
-        return out, (f"Fillactivated:in={n},activated={activated},pending={pending},"
-                     f"running={batch['running']},ret={out}")
+        return out, _FILLACTIVATED_SAID(n, activated, pending, batch["running"], out)
+
+
+_FILLACTIVATED_UNUSABLE = message("Fillactivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+_FILLACTIVATED_SAID = message("Fillactivated", in_=NUMBER, activated=NUMBER, pending=NUMBER, running=NUMBER, ret=NUMBER)
 
 
 class WeightedActivated(Rule):
@@ -76,15 +82,19 @@ class WeightedActivated(Rule):
         self.w_pending = self.setting("sched.weightedactivated.pending")
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
-            return 0, f"WeightedActivated:comment=Invalid wmsinfo or batchinfo,in={n},ret=0"
+        if not usable(record):
+            return 0, _WEIGHTED_ACTIVATED_UNUSABLE(n)
         activated = record["wms"]["ready"]
         pending = record["batch"]["pending"]
         weighted_activated = int(activated * self.w_activated)
         weighted_pending = int(pending * self.w_pending)
         out = max(0, weighted_activated - weighted_pending)
-        return out, (f"WeightedActivated:in={n},activated={activated},weightedactivated={weighted_activated},"
-                     f"pending={pending},weightedpending={weighted_pending},ret={out}")
+        return out, _WEIGHTED_ACTIVATED_SAID(n, activated, weighted_activated, pending, weighted_pending, out)
+
+
+_WEIGHTED_ACTIVATED_UNUSABLE = message("WeightedActivated", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
+_WEIGHTED_ACTIVATED_SAID = message("WeightedActivated", in_=NUMBER, activated=NUMBER, weightedactivated=NUMBER,
+                                   pending=NUMBER, weightedpending=NUMBER, ret=NUMBER)
 
 
 class Fixed(Rule):
@@ -95,18 +105,25 @@ class Fixed(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.pilots = self.setting("sched.fixed.pilotspercycle")
+        self.said = message("Fixed", in_=NUMBER, ret=self.pilots)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not self.pilots:
-            return 0, f"Fixed:comment=nosetup,in={n},ret=0"
-        return self.pilots, f"Fixed:in={n},ret={self.pilots}"
+            return 0, _FIXED_UNSET(n)
+        return self.pilots, self.said(n)
+
+
+_FIXED_UNSET = message("Fixed", comment="nosetup", in_=NUMBER, ret=0)
 
 
 class Null(Rule):
     """APF's Null: always 0."""
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        return 0, f"Null:in={n},out=0"
+        return 0, _NULL_SAID(n)
+
+
+_NULL_SAID = message("Null", in_=NUMBER, out=0)
 
 
 class Scale(Rule):
@@ -117,42 +134,56 @@ class Scale(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.factor = self.setting("sched.scale.factor")
-        self._factor = f",factor={self.factor},ret="
+        self.said = message("Scale", in_=NUMBER, factor=self.factor, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         out = math.ceil(n * self.factor)
-        return out, f"Scale:in={n}{self._factor}{out}"
+        return out, self.said(n, out)
 
 
-class MaxPerCycle(Rule):
+class _CycleBound(Rule):
+    """MaxPerCycle and MinPerCycle: ``bounded(n, limit)`` when the rule's one key is set, else n."""
+
+    KEY: ClassVar[str]
+    bounded: ClassVar[Callable[[int, int], int]]   # min or max (builtins: they do not bind as methods)
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.limit = self.setting(self.KEY)
+        name = type(self).__name__
+        self.said = message(name, in_=NUMBER, **{name.lower(): self.limit}, ret=NUMBER)
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        if self.limit is None:
+            return n, self.unset(n)
+        out = self.bounded(n, self.limit)
+        return out, self.said(n, out)
+
+    def unset(self, n: int) -> str:
+        raise NotImplementedError
+
+
+class MaxPerCycle(_CycleBound):
     """APF's MaxPerCycle: ``min(n, maximum)`` when ``sched.maxpercycle.maximum`` is set."""
 
     KEYS: ClassVar[KeyMap] = {"sched.maxpercycle.maximum": Key("int", None, doc="most pilots submitted in one cycle")}
+    KEY = "sched.maxpercycle.maximum"
+    bounded = min
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.maximum = self.setting("sched.maxpercycle.maximum")
-        self._maximum = f",maxpercycle={self.maximum},ret="
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.maximum is None:
-            return n, f"MaxPerCycle:comment=Not set,in={n}"
-        out = min(n, self.maximum)
-        return out, f"MaxPerCycle:in={n}{self._maximum}{out}"
+    def unset(self, n: int) -> str:
+        return _MAX_PER_CYCLE_UNSET(n)
 
 
-class MinPerCycle(Rule):
+class MinPerCycle(_CycleBound):
     """APF's MinPerCycle: ``max(n, minimum)`` when ``sched.minpercycle.minimum`` is set."""
 
     KEYS: ClassVar[KeyMap] = {"sched.minpercycle.minimum": Key("int", None, doc="fewest pilots submitted in one cycle")}
+    KEY = "sched.minpercycle.minimum"
+    bounded = max
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.minimum = self.setting("sched.minpercycle.minimum")
-        self._minimum = f",minpercycle={self.minimum},ret="
+    def unset(self, n: int) -> str:
+        return _MIN_PER_CYCLE_UNSET   # APF's message names no input here
 
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.minimum is None:
-            return n, "MinPerCycle:comment=Not set"
-        out = max(n, self.minimum)
-        return out, f"MinPerCycle:in={n}{self._minimum}{out}"
+
+_MAX_PER_CYCLE_UNSET = message("MaxPerCycle", comment="Not set", in_=NUMBER)
+_MIN_PER_CYCLE_UNSET = message("MinPerCycle", comment="Not set")()

@@ -1,35 +1,32 @@
 """What every rule shares: reading its keys once, and whether the record's sources are usable.
 
-Rules read their keys in ``__init__`` (once per queue and invocation) so that a call is a
-few dictionary look-ups and one f-string: decide has a throughput budget (docs/architecture.md §7).
+Rules read their keys and make their message templates (``apfctl.record.message``) in
+``__init__``, once per queue and invocation, so that a call is a few dictionary look-ups and
+one ``str.format``: decide has a throughput budget (docs/architecture.md §7).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from apfctl.interfaces import SchedRule
 
-_UNSAFE = re.compile(r"[,;=:\n]+")
 
+def usable(record: Mapping[str, Any]) -> bool:
+    """Both sources read, the WMS from a configured plugin (APF's "wmsinfo and batchinfo are not None").
 
-def wms_usable(record: Mapping[str, Any]) -> bool:
-    """APF's "wmsinfo is not None": a WMS section that was read, from a configured plugin."""
+    One function for the check most rules make first, inlined: decide calls it on every record.
+    """
     wms = record.get("wms")
-    return bool(wms) and wms.get("ok") is True and wms.get("plugin") is not None
+    batch = record.get("batch")
+    return bool(wms and batch and wms.get("ok") is True and batch.get("ok") is True and wms.get("plugin") is not None)
 
 
 def batch_usable(record: Mapping[str, Any]) -> bool:
     """APF's "batchinfo is not None": a batch section that was read."""
     batch = record.get("batch")
     return bool(batch) and batch.get("ok") is True
-
-
-def clean(text: object) -> str:
-    """A value that cannot break APF's ``Name:key=value,...`` message format."""
-    return " ".join(_UNSAFE.sub(" ", str(text)).split())[:200]
 
 
 class Rule(SchedRule):

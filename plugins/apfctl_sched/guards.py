@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule, batch_usable, clean
+from apfctl.record.message import NUMBER, TEXT, message
+from apfctl_sched.common import Rule, batch_usable
 
 
 class Throttle(Rule):
@@ -37,7 +38,8 @@ class Throttle(Rule):
         super().__init__(queue, factory)
         self.ratio = self.setting("sched.throttle.ratio")
         self.submit = self.setting("sched.throttle.submit")
-        self._limits = f",ratio={self.ratio},submit={self.submit},ret="
+        self.said = message("Throttle", in_=NUMBER, total=NUMBER, short=NUMBER, ratio=self.ratio, submit=self.submit,
+                            ret=NUMBER)
 
     @classmethod
     def history_window(cls, queue: QueueConfig) -> tuple[float, float] | None:
@@ -47,11 +49,14 @@ class Throttle(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         recent = record["batch"].get("recent") if batch_usable(record) else None
         if not recent or not recent.get("total"):
-            return n, f"Throttle:in={n},ret={n}"
+            return n, _THROTTLE_NOTHING_ENDED(n, n)
         total = recent["total"]
         short = recent["short"]
         out = self.submit if short / total > self.ratio else n
-        return out, f"Throttle:in={n},total={total},short={short}{self._limits}{out}"
+        return out, self.said(n, total, short, out)
+
+
+_THROTTLE_NOTHING_ENDED = message("Throttle", in_=NUMBER, ret=NUMBER)
 
 
 class HeldGuard(Rule):
@@ -72,12 +77,14 @@ class HeldGuard(Rule):
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.heldguard.maximum")
         self.ratio = self.setting("sched.heldguard.ratio")
-        self._limits = f",maximum={self.maximum},ratio={self.ratio},ret="
+        self.said = {comment: message("HeldGuard", comment=comment, in_=NUMBER, held=NUMBER, pilots=NUMBER,
+                                      maximum=self.maximum, ratio=self.ratio, ret=NUMBER)
+                     for comment in ("held above maximum", "held fraction above ratio", "ok")}
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, f"HeldGuard:comment=no batchinfo,in={n},ret={out}"
+            return out, _HELD_GUARD_UNUSABLE(n, out)
         batch = record["batch"]
         held = batch["held"]
         pilots = batch["pending"] + held + batch["running"] + batch["exiting"]
@@ -87,7 +94,10 @@ class HeldGuard(Rule):
             comment, out = "held fraction above ratio", min(n, 0)
         else:
             comment, out = "ok", n
-        return out, f"HeldGuard:comment={comment},in={n},held={held},pilots={pilots}{self._limits}{out}"
+        return out, self.said[comment](n, held, pilots, out)
+
+
+_HELD_GUARD_UNUSABLE = message("HeldGuard", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class CircuitBreaker(Rule):
@@ -113,12 +123,19 @@ class CircuitBreaker(Rule):
         self.ratio = self.setting("sched.circuitbreaker.ratio")
         self.minimum = self.setting("sched.circuitbreaker.minimum")
         self.probe = self.setting("sched.circuitbreaker.probe")
-        self._limits = f",ratio={self.ratio},minimum={self.minimum},probe={self.probe},pending="
+        self.said = {(state, reason): message("CircuitBreaker", comment=state, reason=reason, in_=NUMBER, done=NUMBER,
+                                              fault=NUMBER, faultfraction=NUMBER, ratio=self.ratio,
+                                              minimum=self.minimum, probe=self.probe, pending=NUMBER, ret=NUMBER)
+                     for state, reason in self.STATES}
+
+    STATES = (("closed", "too few finished pilots"), ("closed", "fault fraction within ratio"),
+              ("half-open", "fault fraction above ratio so probing"),
+              ("open", "fault fraction above ratio and probes pending"))
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, f"CircuitBreaker:comment=open,reason=no batchinfo,in={n},ret={out}"
+            return out, _CIRCUIT_BREAKER_UNUSABLE(n, out)
         batch = record["batch"]
         done = batch["done_1h"]
         fault = batch["fault_1h"]
@@ -136,8 +153,10 @@ class CircuitBreaker(Rule):
                 state, reason = "half-open", "fault fraction above ratio so probing"
             else:
                 state, reason = "open", "fault fraction above ratio and probes pending"
-        return out, (f"CircuitBreaker:comment={state},reason={reason},in={n},done={done},fault={fault},"
-                     f"faultfraction={fraction:.2f}{self._limits}{pending},ret={out}")
+        return out, self.said[state, reason](n, done, fault, f"{fraction:.2f}", pending, out)
+
+
+_CIRCUIT_BREAKER_UNUSABLE = message("CircuitBreaker", comment="open", reason="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class RampUp(Rule):
@@ -159,11 +178,11 @@ class RampUp(Rule):
         self.attenuation = self.setting("sched.rampup.attenuation")
         problems = self.check("RampUp", queue, factory)
         if problems:
-            key, _, message = problems[0].partition(": ")
-            raise queue.error(key, message, queue.get(key))
+            key, _, why = problems[0].partition(": ")
+            raise queue.error(key, why, queue.get(key))
         self.curbs = sorted(int(curb) for curb in self.setting("sched.rampup.curbs") or ())
-        self._limits = f",attenuation={self.attenuation},pending="
-        self._curbs = f",curbs={'/'.join(map(str, self.curbs)) or 'none'},crossed="
+        self.said = message("RampUp", in_=NUMBER, attenuation=self.attenuation, pending=NUMBER,
+                            curbs="/".join(map(str, self.curbs)) or "none", crossed=NUMBER, ret=NUMBER)
 
     @classmethod
     def check(cls, name: str, queue: QueueConfig, factory: FactoryContext) -> list[str]:
@@ -176,11 +195,14 @@ class RampUp(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
             out = min(n, 0)
-            return out, f"RampUp:comment=no batchinfo,in={n},ret={out}"
+            return out, _RAMP_UP_UNUSABLE(n, out)
         pending = record["batch"]["pending"]
         crossed = sum(1 for curb in self.curbs if pending >= curb)
         out = n if n <= 0 else max(1, int(n / self.attenuation / (1 << crossed)))
-        return out, f"RampUp:in={n}{self._limits}{pending}{self._curbs}{crossed},ret={out}"
+        return out, self.said(n, pending, crossed, out)
+
+
+_RAMP_UP_UNUSABLE = message("RampUp", comment="no batchinfo", in_=NUMBER, ret=NUMBER)
 
 
 class CredentialLifetime(Rule):
@@ -208,7 +230,11 @@ class CredentialLifetime(Rule):
         self.margin = self.setting("sched.credentiallifetime.margin")
         self.minimum = self.walltime + self.margin
         self.pass_unknown = self.setting("sched.credentiallifetime.unknown").lower() == "pass"
-        self._limits = f",walltime={self.walltime},margin={self.margin},minimum={self.minimum},ret="
+        self.unknown = message("CredentialLifetime", comment="unknown lifetime", reason=TEXT, in_=NUMBER,
+                               minimum=self.minimum, ret=NUMBER)
+        self.said = {comment: message("CredentialLifetime", comment=comment, in_=NUMBER, lifetime=NUMBER,
+                                      walltime=self.walltime, margin=self.margin, minimum=self.minimum, ret=NUMBER)
+                     for comment in ("expiring", "ok")}
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         credential = record["batch"].get("credential") if batch_usable(record) else None
@@ -217,14 +243,13 @@ class CredentialLifetime(Rule):
             if not batch_usable(record):
                 why = "no batchinfo"
             elif isinstance(credential, Mapping) and credential.get("error"):
-                why = clean(credential["error"])
+                why = credential["error"]
             else:
                 why = "not reported"
             out = n if self.pass_unknown else min(n, 0)
-            return out, (f"CredentialLifetime:comment=unknown lifetime,reason={why},in={n},"
-                         f"minimum={self.minimum},ret={out}")
+            return out, self.unknown(why, n, out)
         if lifetime < self.minimum:
             comment, out = "expiring", min(n, 0)
         else:
             comment, out = "ok", n
-        return out, f"CredentialLifetime:comment={comment},in={n},lifetime={int(lifetime)}{self._limits}{out}"
+        return out, self.said[comment](n, int(lifetime), out)

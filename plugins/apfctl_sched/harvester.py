@@ -21,7 +21,7 @@ from apfctl.resourcetypes.check import queue_settings
 from apfctl.resourcetypes.limits import evaluate
 from apfctl.resourcetypes.newpilots import TypeState, from_batch, type_new_pilots
 from apfctl.resourcetypes.sizing import pilot_size
-from apfctl_sched.common import Rule, batch_usable, wms_usable
+from apfctl_sched.common import Rule, usable
 
 NO_SUBMISSION_STATUS = frozenset({"offline", "standby", "maintenance"})   # worker_adjuster's
 _INVALID = message("Harvester", comment="Invalid wmsinfo or batchinfo", in_=NUMBER, ret=0)
@@ -40,7 +40,7 @@ class Harvester(Rule):
         self.n_types = max(len(self.resources.types), 1)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if not (wms_usable(record) and batch_usable(record)):
+        if not usable(record):
             return 0, _INVALID(n)
         wms, batch = record["wms"], record["batch"]
         status = wms.get("status")

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, message
 from apfctl_sched.common import Rule, batch_usable
 
 
@@ -33,11 +34,13 @@ class MaxPending(Rule):
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxpending.maximum")
         self.allow_negative = self.setting("sched.maxpending.allow_negative")
-        self._maximum = f",maxpending={self.maximum},ret="
+        self.said = message("MaxPending", in_=NUMBER, pending=NUMBER, maxpending=self.maximum, ret=NUMBER)
+
+    unusable = message("MaxPending", comment="No queueinfo.")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return n, "MaxPending:comment=No queueinfo."
+            return n, self.unusable
         pending = record["batch"]["pending"]
         if pending == 0 or self.maximum is None:
             out = n
@@ -46,7 +49,7 @@ class MaxPending(Rule):
             if not self.allow_negative and room < 0:
                 room = 0
             out = min(n, room)
-        return out, f"MaxPending:in={n},pending={pending}{self._maximum}{out}"
+        return out, self.said(n, pending, out)
 
 
 class MinPending(Rule):
@@ -62,23 +65,28 @@ class MinPending(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.minimum = self.setting("sched.minpending.minimum")
+        self.said = message("MinPending", in_=NUMBER, minpending=self.minimum, pending=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return n, f"MinPending:comment=No queueinfo.,in={n},ret={n}"
+            return n, _MIN_PENDING_UNUSABLE(n, n)
         pending = record["batch"]["pending"]
         if self.minimum is None:
-            return n, f"MinPending:comment=not set,in={n},pending={pending},ret={n}"
+            return n, _MIN_PENDING_UNSET(n, pending, n)
         out = max(n, self.minimum - pending)
-        return out, f"MinPending:in={n},minpending={self.minimum},pending={pending},ret={out}"
+        return out, self.said(n, pending, out)
+
+
+_MIN_PENDING_UNUSABLE = message("MinPending", comment="No queueinfo.", in_=NUMBER, ret=NUMBER)
+_MIN_PENDING_UNSET = message("MinPending", comment="not set", in_=NUMBER, pending=NUMBER, ret=NUMBER)
 
 
 class MaxToRun(Rule):
     """APF's MaxToRun: at most ``maximum`` pilots pending plus running.
 
     ``min(n, maximum - (pending + running))``, which may be negative (retire). Unknown
-    batch status gives 0. When the key is unset n passes; APF then sent no message, apfctl
-    says ``comment=Not set`` so the trace explains every step.
+    batch status gives 0. When the key is unset n passes with no message, as in APF (the
+    trace still shows the step, with an empty ``msg``).
     """
 
     KEYS: ClassVar[KeyMap] = {"sched.maxtorun.maximum": Key("int", None, doc="most pilots pending plus running")}
@@ -86,17 +94,21 @@ class MaxToRun(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.maximum = self.setting("sched.maxtorun.maximum")
+        self.said = message("MaxToRun", in_=NUMBER, maxtorun=self.maximum, pending=NUMBER, running=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return 0, f"MaxToRun:comment=No batchinfo,in={n}"
+            return 0, _MAX_TO_RUN_UNUSABLE(n)
         if self.maximum is None:
-            return n, f"MaxToRun:comment=Not set,in={n},ret={n}"
+            return n, ""
         batch = record["batch"]
         pending = batch["pending"]
         running = batch["running"]
         out = min(n, self.maximum - (pending + running))
-        return out, f"MaxToRun:in={n},maxtorun={self.maximum},pending={pending},running={running},ret={out}"
+        return out, self.said(n, pending, running, out)
+
+
+_MAX_TO_RUN_UNUSABLE = message("MaxToRun", comment="No batchinfo", in_=NUMBER)
 
 
 class MaxPerFactory(Rule):
@@ -116,20 +128,26 @@ class MaxPerFactory(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.maximum = factory.config.typed("maxperfactory.maximum", self.FACTORY_KEYS["maxperfactory.maximum"])
+        self.said = message("MaxPerFactory", in_=NUMBER, total=NUMBER, maxperfactory=self.maximum, ret=NUMBER)
+        self.no_total = message("MaxPerFactory", comment="no factory total", in_=NUMBER, maxperfactory=self.maximum,
+                                ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
-            return n, f"MaxPerFactory:comment=Not set,in={n},ret={n}"
+            return n, _MAX_PER_FACTORY_UNSET(n, n)
         total = record["batch"].get("factory_total") if batch_usable(record) else None
         if total is None:
             out = min(n, 0)
-            return out, f"MaxPerFactory:comment=no factory total,in={n},maxperfactory={self.maximum},ret={out}"
+            return out, self.no_total(n, out)
         out = n
         if total > self.maximum:
             out = 0
         elif n + total > self.maximum:
             out = self.maximum - total
-        return out, f"MaxPerFactory:in={n},total={total},maxperfactory={self.maximum},ret={out}"
+        return out, self.said(n, total, out)
+
+
+_MAX_PER_FACTORY_UNSET = message("MaxPerFactory", comment="Not set", in_=NUMBER, ret=NUMBER)
 
 
 class KeepNRunning(Rule):
@@ -147,18 +165,21 @@ class KeepNRunning(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.keep = self.setting("sched.keepnrunning.keep_running")
+        self.said = message("KeepNRunning", in_=NUMBER, keep=self.keep, running=NUMBER, pending=NUMBER,
+                            retiring=NUMBER, ret=NUMBER)
+
+    unusable = message("KeepNRunning", comment="Invalid queueinfo")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return 0, "KeepNRunning:comment=Invalid queueinfo"
+            return 0, self.unusable
         batch = record["batch"]
         pending = max(0, batch["pending"])
         running = max(0, batch["running"])
         retiring = max(0, batch.get("retiring", 0))
         target = n if self.keep is None else self.keep
         out = target - (running + pending)
-        return out, (f"KeepNRunning:in={n},keep={self.keep},running={running},pending={pending},"
-                     f"retiring={retiring},ret={out}")
+        return out, self.said(n, running, pending, retiring, out)
 
 
 class KeepNQueueLife(Rule):
@@ -175,11 +196,14 @@ class KeepNQueueLife(Rule):
     def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
         super().__init__(queue, factory)
         self.njobs = self.setting("sched.keepnqueuelife.njobs")
+        self.said = message("KeepNQueueLife", in_=NUMBER, keep=self.njobs, jobsinqueue=NUMBER, ret=NUMBER)
+
+    unusable = message("KeepNQueueLife", comment="Invalid queueinfo")()
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if not batch_usable(record):
-            return 0, "KeepNQueueLife:comment=Invalid queueinfo"
+            return 0, self.unusable
         batch = record["batch"]
         in_queue = batch["pending"] + batch["held"] + batch["running"] + batch["exiting"]
         out = (n if self.njobs is None else self.njobs) - in_queue
-        return out, f"KeepNQueueLife:in={n},keep={self.njobs},jobsinqueue={in_queue},ret={out}"
+        return out, self.said(n, in_queue, out)

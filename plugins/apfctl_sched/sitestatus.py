@@ -11,20 +11,13 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule
+from apfctl.record.message import NUMBER, message
+from apfctl_sched.common import Rule, usable
 
 
 def site_status(record: Mapping[str, Any]) -> str | None:
-    """The site status if both sources were read and the WMS reported one, else None.
-
-    The checks of ``common.wms_usable`` and ``common.batch_usable``, inlined: two rules of the
-    common chain call this on every record.
-    """
-    wms = record.get("wms")
-    batch = record.get("batch")
-    if not (wms and batch and wms.get("ok") is True and batch.get("ok") is True and wms.get("plugin") is not None):
-        return None
-    return wms.get("status")
+    """The site status if both sources were read and the WMS reported one, else None."""
+    return record["wms"].get("status") if usable(record) else None
 
 
 class SiteStatusRule(Rule):
@@ -49,17 +42,17 @@ class SiteStatusRule(Rule):
         super().__init__(queue, factory)
         name = type(self).__name__
         self.pilots = self.setting(f"sched.{name.lower()}.pilots")
-        self._no_status = f"{name}:comment={self.NO_STATUS},in="
-        self._match = f"{name}:comment={self.WORD},in="
-        self._other = f"{name}:comment=not {self.WORD},in="
+        self.unusable = message(name, comment=self.NO_STATUS, in_=NUMBER, ret=0)
+        self.matched = message(name, comment=self.WORD, in_=NUMBER, **{self.RESULT_KEY: self.pilots})
+        self.passed = message(name, comment=f"not {self.WORD}", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         status = site_status(record)
         if status is None:
-            return 0, f"{self._no_status}{n},ret=0"
+            return 0, self.unusable(n)
         if status == self.WORD:
-            return self.pilots, f"{self._match}{n},{self.RESULT_KEY}={self.pilots}"
-        return n, f"{self._other}{n},ret={n}"
+            return self.pilots, self.matched(n)
+        return n, self.passed(n, n)
 
 
 class StatusTest(SiteStatusRule, word="test", no_status="no wms/batch/siteinfo", result_key="out",

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
+from apfctl.record.message import NUMBER, message
 from apfctl_sched.common import Rule, batch_usable
 
 
@@ -21,7 +22,31 @@ def submitted_total(record: Mapping[str, Any]) -> int | None:
     return record["batch"].get("submitted_total") if batch_usable(record) else None
 
 
-class MaxToSubmit(Rule):
+class _HistoryBound(Rule):
+    """MaxToSubmit and MinToSubmit: n bounded by the pilots sent over the queue's history, when the key is set."""
+
+    KEY: ClassVar[str]
+
+    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
+        super().__init__(queue, factory)
+        self.limit = self.setting(self.KEY)
+        name, label = type(self).__name__, self.KEY.split(".")[1]
+        self.said = message(name, in_=NUMBER, submitted=NUMBER, **{label: self.limit}, ret=NUMBER)
+        self.no_total = message(name, comment="no submitted total", in_=NUMBER, **{label: self.limit}, ret=NUMBER)
+        self.unset = message(name, comment="Not set", in_=NUMBER, ret=NUMBER)
+
+    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
+        if self.limit is None:
+            return n, self.unset(n, n)
+        total = submitted_total(record)
+        out = self.bounded(n, self.limit, total)
+        return out, self.said(n, total, out) if total is not None else self.no_total(n, out)
+
+    def bounded(self, n: int, limit: int, total: int | None) -> int:
+        raise NotImplementedError
+
+
+class MaxToSubmit(_HistoryBound):
     """At most ``sched.maxtosubmit.maximum`` pilots over the queue's history.
 
     ``min(n, max(0, maximum - submitted_total))``: pilots already sent cannot be unsent,
@@ -32,23 +57,13 @@ class MaxToSubmit(Rule):
     KEYS: ClassVar[KeyMap] = {
         "sched.maxtosubmit.maximum": Key("int", None, minimum=0, doc="most pilots ever submitted"),
     }
+    KEY = "sched.maxtosubmit.maximum"
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.maximum = self.setting("sched.maxtosubmit.maximum")
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.maximum is None:
-            return n, f"MaxToSubmit:comment=Not set,in={n},ret={n}"
-        total = submitted_total(record)
-        if total is None:
-            out = min(n, 0)
-            return out, f"MaxToSubmit:comment=no submitted total,in={n},maxtosubmit={self.maximum},ret={out}"
-        out = min(n, max(0, self.maximum - total))
-        return out, f"MaxToSubmit:in={n},submitted={total},maxtosubmit={self.maximum},ret={out}"
+    def bounded(self, n: int, limit: int, total: int | None) -> int:
+        return min(n, 0) if total is None else min(n, max(0, limit - total))
 
 
-class MinToSubmit(Rule):
+class MinToSubmit(_HistoryBound):
     """At least ``sched.mintosubmit.minimum`` pilots over the queue's history.
 
     ``max(n, minimum - submitted_total)`` (a test queue gets its first pilots whatever the
@@ -58,16 +73,7 @@ class MinToSubmit(Rule):
     KEYS: ClassVar[KeyMap] = {
         "sched.mintosubmit.minimum": Key("int", None, minimum=0, doc="fewest pilots ever submitted"),
     }
+    KEY = "sched.mintosubmit.minimum"
 
-    def __init__(self, queue: QueueConfig, factory: FactoryContext) -> None:
-        super().__init__(queue, factory)
-        self.minimum = self.setting("sched.mintosubmit.minimum")
-
-    def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
-        if self.minimum is None:
-            return n, f"MinToSubmit:comment=Not set,in={n},ret={n}"
-        total = submitted_total(record)
-        if total is None:
-            return n, f"MinToSubmit:comment=no submitted total,in={n},mintosubmit={self.minimum},ret={n}"
-        out = max(n, self.minimum - total)
-        return out, f"MinToSubmit:in={n},submitted={total},mintosubmit={self.minimum},ret={out}"
+    def bounded(self, n: int, limit: int, total: int | None) -> int:
+        return n if total is None else max(n, limit - total)

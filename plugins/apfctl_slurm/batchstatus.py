@@ -18,6 +18,7 @@ from pathlib import Path
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext, Finished, Outcome
+from apfctl.record.states import ENDED, PilotState, count
 from apfctl_slurm import commands as slurm_commands
 from apfctl_slurm import history, journal
 from apfctl_slurm.commands import SlurmCommands
@@ -100,17 +101,12 @@ class SlurmBatchStatus(BatchStatusPlugin):
                 continue
             batch = counts[job.tag.queue]
             category = job.category
-            if category in ("done", "fault"):
+            if category in ENDED:
                 finished[job.tag.queue][job.id] = job
-            elif category == "held":
-                batch.held += 1
+                continue
+            count(batch, category, job.tag.resource_type)
+            if category is PilotState.HELD:
                 holds[job.tag.queue][job.reason if job.reason not in ("", "None") else job.state] += 1
-            else:
-                setattr(batch, category, getattr(batch, category) + 1)
-            if job.tag.resource_type and category not in ("done", "fault"):
-                per_type = batch.types.setdefault(job.tag.resource_type,
-                                                  {"pending": 0, "held": 0, "running": 0, "exiting": 0})
-                per_type[category] += 1
         for name, batch in counts.items():
             batch.finished = [Finished(job.end, job.walltime, _outcome(job, retired, retired_arrays))
                               for job in finished[name].values() if job.end is not None and job.end >= since]

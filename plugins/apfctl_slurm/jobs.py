@@ -1,4 +1,4 @@
-"""Slurm jobs as apfctl sees them: the pilot states of docs/architecture.md §1.5, and one ``squeue``.
+"""Slurm jobs as apfctl sees them: their pilot states (the ``STATES`` table, docs/architecture.md §1.5), one ``squeue``.
 
 ``squeue --json`` would be the obvious source, but in Slurm 22.05 it ignores every filter
 (it returns every job of every user) and costs ~110 keys per job. ``squeue -o`` honours
@@ -12,16 +12,38 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from apfctl.record.states import PilotState
 from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.tags import Tag, parse_job_name
 
-PENDING = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "RESIZING", "POWER_UP_NODE"})
-HELD = frozenset({"SUSPENDED", "STOPPED", "REQUEUE_HOLD", "SPECIAL_EXIT"})
-RUNNING = frozenset({"RUNNING", "SIGNALING"})
-EXITING = frozenset({"COMPLETING", "STAGE_OUT"})
-DONE = frozenset({"COMPLETED"})
-FAULT = frozenset({"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
-                   "PREEMPTED", "DEADLINE", "REVOKED"})
+# Slurm's job states (squeue %T, sacct State) as pilot states (apfctl/record/states.py), one row each.
+STATES: dict[str, PilotState] = {
+    "PENDING": PilotState.PENDING,         # held instead when the reason says so (HOLD_REASONS)
+    "CONFIGURING": PilotState.PENDING,
+    "REQUEUED": PilotState.PENDING,
+    "REQUEUE_FED": PilotState.PENDING,
+    "RESIZING": PilotState.PENDING,
+    "POWER_UP_NODE": PilotState.PENDING,
+    "SUSPENDED": PilotState.HELD,
+    "STOPPED": PilotState.HELD,
+    "REQUEUE_HOLD": PilotState.HELD,
+    "SPECIAL_EXIT": PilotState.HELD,
+    "RUNNING": PilotState.RUNNING,
+    "SIGNALING": PilotState.RUNNING,
+    "COMPLETING": PilotState.EXITING,
+    "STAGE_OUT": PilotState.EXITING,
+    "COMPLETED": PilotState.DONE,
+    "FAILED": PilotState.FAULT,
+    "CANCELLED": PilotState.FAULT,
+    "TIMEOUT": PilotState.FAULT,
+    "NODE_FAIL": PilotState.FAULT,
+    "OUT_OF_MEMORY": PilotState.FAULT,
+    "BOOT_FAIL": PilotState.FAULT,
+    "PREEMPTED": PilotState.FAULT,
+    "DEADLINE": PilotState.FAULT,
+    "REVOKED": PilotState.FAULT,
+}
+UNKNOWN_STATE = PilotState.PENDING   # a state newer than this table: count the pilot, never lose it
 ACTIVE = "PENDING,CONFIGURING,RUNNING,SUSPENDED,COMPLETING,REQUEUE_HOLD,SPECIAL_EXIT"  # squeue -t
 
 # pending reasons that mean someone holds the job: it will not start by itself
@@ -44,8 +66,8 @@ class Job:
     end: float | None = None
 
     @property
-    def category(self) -> str:
-        """pending, held, running, exiting, done or fault (docs/architecture.md §1.5)."""
+    def category(self) -> PilotState:
+        """pending, held, running, exiting, done or fault (``apfctl.record.states``)."""
         return categorize(self.state, self.reason)
 
     @property
@@ -55,21 +77,13 @@ class Job:
         return max(0.0, self.end - self.start)
 
 
-def categorize(state: str, reason: str = "") -> str:
+def categorize(state: str, reason: str = "") -> PilotState:
+    """The pilot state of a Slurm state (``STATES``), a pending job held by someone being held."""
     word = state.split()[0] if state else ""   # sacct says "CANCELLED by 0"
-    if word in PENDING:
-        return "held" if reason.startswith(HOLD_REASONS) else "pending"
-    if word in RUNNING:
-        return "running"
-    if word in EXITING:
-        return "exiting"
-    if word in DONE:
-        return "done"
-    if word in FAULT:
-        return "fault"
-    if word in HELD:
-        return "held"
-    return "pending"   # a state newer than this table: count the pilot, never lose it
+    category = STATES.get(word, UNKNOWN_STATE)
+    if category is PilotState.PENDING and reason.startswith(HOLD_REASONS):
+        return PilotState.HELD
+    return category
 
 
 @lru_cache(maxsize=8192)

@@ -37,12 +37,90 @@ def one_error_line(stderr: str) -> str:
     return errors[0]
 
 
+STATUS = {"apfctl": 1, "queue": "Q1", "cycle": "20261125T060000Z-0001",
+          "wms": {"plugin": None, "ok": True, "time": "2026-11-25T06:00:01Z", "queue": None, "ready": 0,
+                  "notready": 0, "running": 0, "done": 0, "failed": 0, "status": None, "error": None},
+          "batch": {"plugin": "Local", "ok": True, "time": "2026-11-25T06:00:01Z", "pending": 0, "held": 0,
+                    "running": 0, "exiting": 0, "done_1h": 0, "fault_1h": 0, "error": None}}
+DECIDED = dict(STATUS, decision={"pilots": 1, "msg": "Fixed:in=0,ret=1",
+                                 "trace": [{"rule": "Fixed", "in": 0, "out": 1, "msg": "Fixed:in=0,ret=1"}]})
+
+
+def changed(record: dict, path: str, value: object) -> bytes:
+    """The record as a JSON line, with the field at ``path`` (dotted, [i] for list items) set to ``value``."""
+    record = json.loads(json.dumps(record))
+    *parents, last = path.split(".")
+    target = record
+    for key in parents:
+        name, _, index = key.partition("[")
+        target = target[name] if not index else target[name][int(index[:-1])]
+    target[last] = value
+    return json.dumps(record).encode() + b"\n"
+
+
+# (the third line of the input, the error said for it): one case per kind of bad line
+BAD_LINES = [
+    (b'{"apfctl": 1, "queue": "Q1", "cycle": "20261125T06\n',
+     'in.jsonl:3: malformed JSON: the line ends before the JSON does (truncated after 50 characters: '
+     '... 1, "queue": "Q1", "cycle": "20261125T06)'),
+    (b'{"apfctl": 1, queue: "Q1"}\n',
+     'in.jsonl:3: malformed JSON: unexpected character, expected a string key at column 15 (near '
+     '{"apfctl": 1, queue: "Q1"})'),
+    (b'\x89PNG\r\n\x1a\n\x00\x00\n', "in.jsonl:3: not UTF-8 text: byte 0x89 at byte 1 of the line"),
+    (b'[1, 2]\n', "in.jsonl:3: must be a JSON object, got [1,2] (field record)"),
+    (changed(STATUS, "apfctl", 2), "in.jsonl:3: must be 1: a record of schema version 2, which this apfctl does "
+     "not read (it reads version 1 only), got 2 (field apfctl)"),
+    (changed(STATUS, "batch.time", "yesterday"),
+     'in.jsonl:3: must be an ISO time like 2026-11-25T06:00:01Z, got "yesterday" (field batch.time)'),
+    (changed(STATUS, "batch.pending", 10**12),
+     "in.jsonl:3: must be an integer 0..1,000,000,000, got 1000000000000 (field batch.pending)"),
+    (changed(STATUS, "wms.ready", "x" * 500),
+     'in.jsonl:3: must be an integer 0..1,000,000,000, got "' + "x" * 56 + '... (field wms.ready)'),
+    (changed(DECIDED, "decision.trace", ["Fixed"]), 'in.jsonl:3: must be an object, got "Fixed" '
+     "(field decision.trace[0])"),
+    (changed(DECIDED, "decision.trace[0].out", "1"),
+     'in.jsonl:3: must be an integer -9,007,199,254,740,992..9,007,199,254,740,992, got "1" '
+     "(field decision.trace[0].out)"),
+    (changed(DECIDED, "decision.pilots", 5_000_000),
+     "in.jsonl:3: must be an integer -1,000,000..1,000,000, got 5000000 (field decision.pilots)"),
+    (changed(STATUS, "cycle", "$(rm -rf /)"), 'in.jsonl:3: must be a cycle id (letters, digits and _ . : - only, '
+     'at most 64), got "$(rm -rf /)" (field cycle)'),
+]
+
+
+@pytest.mark.parametrize(("stage", "good"), [("decide", STATUS), ("submit", DECIDED)])
+@pytest.mark.parametrize(("line", "expected"), BAD_LINES, ids=[e.split(": ", 1)[1][:40] for _, e in BAD_LINES])
+def test_a_bad_line_stops_the_stage_before_anything_is_written(tmp_path: Path, stage: str, good: dict, line: bytes,
+                                                                expected: str) -> None:
+    config = factory(tmp_path, QUEUES)
+    first = json.dumps(good).encode() + b"\n"
+    (tmp_path / "in.jsonl").write_bytes(first + b"\n" + line + first)
+    result = run([stage, str(tmp_path / "in.jsonl")], config=config, state=tmp_path / "s")
+    assert result.returncode == 2
+    assert one_error_line(result.stderr) == f"apfctl: error: {tmp_path}/{expected}"
+    assert result.stdout == ""                    # not even the good first line
+    assert nothing_submitted(tmp_path / "s")
+
+
+def test_a_good_input_is_decided_and_submitted(tmp_path: Path) -> None:
+    """The counterpart of the bad lines above: the same good lines pass both stages."""
+    config = factory(tmp_path, QUEUES)
+    (tmp_path / "in.jsonl").write_text(json.dumps(STATUS) + "\n")
+    decided = run(["decide", str(tmp_path / "in.jsonl")], config=config, state=tmp_path / "s")
+    assert decided.returncode == 0, decided.stderr
+    assert json.loads(decided.stdout)["decision"]["pilots"] == 1
+    submitted = run(["submit"], config=config, state=tmp_path / "s", stdin=decided.stdout)
+    assert submitted.returncode == 0, submitted.stderr
+    assert json.loads(submitted.stdout)["submission"]["submitted"] == 1
+
+
 def test_malformed_json_line(tmp_path: Path) -> None:
     config = factory(tmp_path, QUEUES)
     good = json.dumps(RECORD)
     result = run(["submit"], config=config, state=tmp_path / "s", stdin=f"{good}\n{{broken\n")
     assert result.returncode == 2
-    assert "<stdin>:2: malformed JSON" in one_error_line(result.stderr)
+    assert one_error_line(result.stderr) == ("apfctl: error: <stdin>:2: malformed JSON: unexpected character, "
+                                             "expected a string key at column 2 (near {broken)")
     assert nothing_submitted(tmp_path / "s")  # the good first line was not submitted either
 
 
@@ -131,4 +209,6 @@ def test_usage_error_exits_2(tmp_path: Path) -> None:
 def test_debug_shows_a_traceback(tmp_path: Path) -> None:
     result = run(["cycle", "--all", "--debug", "--config", str(tmp_path / "nope.conf")], config=None,
                  state=tmp_path / "s")
-    assert result.returncode != 0 and "Traceback" in result.stderr
+    assert result.returncode == 1   # the interpreter's code for an uncaught exception: the traceback is the point
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        f"apfctl.errors.ConfigError: {tmp_path / 'nope.conf'}: config file not found")

@@ -29,6 +29,10 @@ sched.maxpending.maximum = 25
 [FIXED]
 schedplugin = Fixed, MaxPerCycle
 sched.fixed.pilotspercycle = 7
+
+[HUGE]
+schedplugin = Fixed
+sched.fixed.pilotspercycle = 2000000
 """
 
 STATUS = {
@@ -96,3 +100,15 @@ def test_a_failing_rule_yields_zero_not_a_guess(decider: Decider, monkeypatch: p
 def test_other_sections_are_kept(decider: Decider) -> None:
     record = copy.deepcopy(STATUS) | {"note": {"by": "operator"}}
     assert decider.decide(record)["note"] == {"by": "operator"}
+
+
+def test_a_result_outside_the_record_range_is_refused_as_an_error(decider: Decider) -> None:
+    from apfctl.record import check, failure
+
+    record = decider.decide(dict(copy.deepcopy(STATUS), queue="HUGE"))
+    decision = record["decision"]
+    assert decision["pilots"] == 0
+    assert decision["trace"][-1] == {"rule": "Decide", "in": 2000000, "out": 0, "error": True,
+                                     "msg": "Decide:comment=more than 1000000 pilots either way,in=2000000,ret=0"}
+    assert failure(record) is not None
+    check(record)   # what decide writes, submit can read

@@ -14,9 +14,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apfctl.errors import RecordError
-from apfctl.record import Invalid, check, new_cycle_id, read_records
+from apfctl.record import Invalid, check, new_cycle_id, read_records, validate
 from apfctl.record.schema import SHIPPED, json_schema
 
 GOOD: dict[str, Any] = {
@@ -38,8 +40,8 @@ GOOD: dict[str, Any] = {
 }
 
 
-def mutate(path: str, value: object) -> dict[str, Any]:
-    record = copy.deepcopy(GOOD)
+def mutate(path: str, value: object, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    record = copy.deepcopy(GOOD if base is None else base)
     *parents, last = path.replace("[", ".[").split(".")
     target: Any = record
     for key in parents:
@@ -209,3 +211,31 @@ def test_cycle_ids_sort_in_time_order_and_are_distinct() -> None:
     ids = [new_cycle_id(when) for when in reversed(times)]
     assert sorted(ids) == [new_id for new_id in reversed(ids)]   # later times sort later
     assert len({new_cycle_id(start) for _ in range(50)}) > 40    # the random tail keeps one second's ids apart
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False)
+                           | st.text(max_size=30) | st.just("2026-11-25T06:00:01Z"),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                        max_size=3), max_leaves=6)
+PATHS = [path for path, _ in leaves(GOOD)] + ["wms", "batch", "decision", "submission", "batch.recent",
+                                             "batch.credential", "decision.trace[0]", "submission.ids"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), json_values | st.just(KeyError)), min_size=1, max_size=3))
+def test_the_fast_check_and_the_precise_one_agree(changes: list[tuple[str, Any]]) -> None:
+    record = copy.deepcopy(GOOD)
+    for path, value in changes:
+        try:
+            record = mutate(path, value, record)
+        except (KeyError, IndexError, TypeError):
+            continue   # an earlier change removed the parent
+    outcomes = []
+    for checker in (validate._fast_check, validate._precise_check):
+        try:
+            checker(record)
+            outcomes.append(True)
+        except Exception:
+            outcomes.append(False)
+    assert outcomes[0] == outcomes[1]
+

@@ -21,7 +21,8 @@ from tests.support import wait_for
 # <control>/<APFCID>.go holding the exit code it must end with.
 PAYLOAD = """#!/bin/sh
 control=$1
-env | grep -E '^(APFCID|APFFID|FACTORYQUEUE|APFCTL_CYCLE|PANDA_JSID|EXTRA)=' > "$control/$APFCID.env"
+env | grep -E '^(APFCID|APFFID|FACTORYQUEUE|APFCTL_CYCLE|PANDA_JSID|EXTRA)=' > "$control/$APFCID.env.tmp"
+mv "$control/$APFCID.env.tmp" "$control/$APFCID.env"   # whole or absent: tests take its presence for "started"
 echo "payload $APFCID says hello"
 echo "payload $APFCID complains" >&2
 while [ ! -e "$control/$APFCID.go" ]; do sleep 0.05; done

@@ -104,9 +104,13 @@ def build(name: str, keys: dict[str, str]):
 def test_every_message_parses_as_name_key_value(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(RULES))
     rule = build(name, data.draw(rule_keys(name)))
-    out, msg = rule(data.draw(n_values), data.draw(records()))
+    n, rec = data.draw(n_values), data.draw(records())
+    out, msg = rule(n, rec)
     assert type(out) is int
-    assert parse_message(msg)[0] == name
+    if name == "MaxToRun" and rule.maximum is None and rec.get("batch", {}).get("ok"):
+        assert msg == "" and out == n   # APF's MaxToRun said nothing when unset
+    else:
+        assert parse_message(msg)[0] == name
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,7 +149,7 @@ def test_chain_is_deterministic_and_leaves_status_alone(chain, rec, factory_max)
     assert first == second == again.decide(copy.deepcopy(rec)) == again.decide(copy.deepcopy(rec))
     assert {k: v for k, v in first.items() if k != "decision"} == rec
     steps = first["decision"]["trace"]
-    assert first["decision"]["msg"] == ";".join(step["msg"] for step in steps)
+    assert first["decision"]["msg"] == ";".join(step["msg"] for step in steps if step["msg"])
     for before, after in itertools.pairwise(steps):
         assert after["in"] == before["out"]
 

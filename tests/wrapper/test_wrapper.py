@@ -297,15 +297,15 @@ def test_apf_tarball_mode_runs_wrapper_py_with_the_options(tmp_path, httpserver)
     assert "wrapper.py got --wrappervo=ATLAS --wrapperwmsqueue=Q --wrapperbatchqueue=B" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "no payload given"),
-    (["--frobnicate", "1", "/bin/true"], "unknown option --frobnicate"),
-    (["--min-disk-mb", "lots", "/bin/true"], "not a whole number: lots"),
-    (["/no/such/payload"], "payload /no/such/payload does not exist"),
+@pytest.mark.parametrize("args, code, message", [
+    ([], 80, "no payload given"),                                             # bad usage
+    (["--frobnicate", "1", "/bin/true"], 80, "unknown option --frobnicate"),
+    (["--min-disk-mb", "lots", "/bin/true"], 80, "not a whole number: lots"),
+    (["/no/such/payload"], 89, "payload /no/such/payload does not exist"),    # payload not found
 ])
-def test_bad_usage(tmp_path, args, message):
+def test_bad_usage(tmp_path, args, code, message):
     result = run_wrapper(tmp_path, *args)
-    assert result.returncode in (80, 89)
+    assert result.returncode == code
     assert message in result.stdout
 
 
