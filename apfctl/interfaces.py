@@ -204,6 +204,14 @@ class BatchSubmitPlugin(Plugin, ABC):
         self.queue = queue
         self.factory = factory
 
+    @classmethod
+    def credential_audience(cls, name: str, queue: QueueConfig) -> str | None:
+        """The audience a token for this queue's CE must carry (None: the backend has no CE).
+
+        Raise the queue's ConfigError when it should have one and cannot be derived (no host).
+        """
+        return None
+
     @abstractmethod
     def find_submitted(self, cycle: str) -> list[str]:
         """Ids of this queue's pilots already stamped with ``cycle`` (idempotency)."""

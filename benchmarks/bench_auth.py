@@ -1,7 +1,7 @@
 """Credentials in the status stage: ``batch.credential`` for 1,000 queues sharing 4 profiles.
 
 Every queue names a profile (``batchsubmit.local.proxy``); the status stage asks
-:func:`apfctl.credentials.credential_statuses` once for all of them. The proxies and the
+:func:`apfctl.auth.queues.credential_statuses` once for all of them. The proxies and the
 token are read once per profile (then reused while the file is unchanged), so the
 cost per cycle should stay a small part of ``cycle --all``'s 10 s budget for 1,000
 queues: budget 0.5 s, cold (first call reads the PEMs) and warm.
@@ -25,7 +25,7 @@ BUDGET_S = 0.5
 def main() -> None:
     import pki
 
-    from apfctl import credentials
+    from apfctl.auth import queues as credentials
     from apfctl.config.loader import load
 
     with tempfile.TemporaryDirectory() as folder:

@@ -14,7 +14,7 @@ from apfctl.errors import ApfctlError
 def _auth(config_path: str | None, state_dir: str | None, debug: bool, verbose: int, auth_conf: str | None):
     from apfctl.auth import profiles
     from apfctl.cli.common import _setup_logging
-    from apfctl.credentials import load_auth
+    from apfctl.auth.queues import load_auth
 
     if auth_conf:
         _setup_logging(debug, verbose)

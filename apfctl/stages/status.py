@@ -186,7 +186,7 @@ def _add_submitted_totals(loaded: Loaded, records: Iterable[Record], ledger: Led
 
 def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:
     """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
-    from apfctl.credentials import credential_statuses
+    from apfctl.auth.queues import credential_statuses
 
     try:
         statuses = credential_statuses(queues, loaded.context)

@@ -152,18 +152,19 @@ def test_unreadable_auth_conf_fails_the_credential_of_each_queue_not_the_status(
 
 def test_library_calls_for_one_queue(factory, tmp_path):
     from apfctl.config.loader import load
-    from apfctl.credentials import credential_file, credential_status
+    from apfctl.auth.queues import credential_status, resolve
     from apfctl.errors import ConfigError
 
     loaded = load(str(factory), str(tmp_path / "state"))
     field = credential_status(loaded.queue("WITH_TOKEN"), loaded.context)
     assert field["profile"] == "ce-token" and field["kind"] == "token" and field["lifetime"] > 4 * 86400
     assert credential_status(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
-    assert credential_file(loaded.queue("WITH_PROXY"), loaded.context) == ("x509", f"{tmp_path}/fresh.pem")
-    assert credential_file(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
+    chosen = resolve(loaded.queue("WITH_PROXY"), loaded.context)
+    assert chosen.policy == "proxy" and chosen.proxy == tmp_path / "fresh.pem" and chosen.token is None
+    assert resolve(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
     (tmp_path / "queues.conf").write_text((tmp_path / "queues.conf").read_text() + "\n[GONE]\n"
                                           "batchsubmit.local.proxy = nosuch\n")
     loaded = load(str(factory), str(tmp_path / "state"))
-    with pytest.raises(ConfigError, match="profile nosuch is not usable"):
-        credential_file(loaded.queue("GONE"), loaded.context)
+    with pytest.raises(ConfigError, match="profile nosuch is not defined"):
+        resolve(loaded.queue("GONE"), loaded.context)
     assert "is not defined" in credential_status(loaded.queue("GONE"), loaded.context)["error"]

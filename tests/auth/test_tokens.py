@@ -36,8 +36,12 @@ def test_future_token_is_ok_with_its_claims(tmp_path, write_auth):
 def test_past_and_near_expiry_tokens(tmp_path, write_auth):
     past = manager.check(token_profile(write_auth, write_token(tmp_path / "past", time.time() - 60)))
     assert past.state == "expired" and past.lifetime == 0
-    near = manager.check(token_profile(write_auth, write_token(tmp_path / "near", time.time() + 600)))
-    assert near.state == "renew" and 0 < near.lifetime <= 600
+    near = manager.check(token_profile(write_auth, write_token(tmp_path / "near", time.time() + 1200)))
+    assert near.state == "renew" and 900 < near.lifetime <= 1200 and near.error is None
+    # within token.refresh.interval + token.margin (600 + 300 s): an error, which the gate blocks
+    closer = manager.check(token_profile(write_auth, write_token(tmp_path / "closer", time.time() + 600)))
+    assert closer.state == "error" and "within token.refresh.interval + token.margin (900 s)" in closer.error
+    assert isinstance(closer.lifetime, int) and 0 < closer.lifetime <= 600
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -101,7 +105,7 @@ def test_failing_hanging_and_missing_renewal(tmp_path, write_auth):
 def test_a_claim_of_the_wrong_type_is_an_error_not_a_crash(tmp_path, write_auth):
     token = write_token(tmp_path / "token", time.time() + 7200, aud=12345)
     state = manager.check(token_profile(write_auth, token))
-    assert state.state == "error" and "aud claim 12345 is neither a string nor a list" in state.error
+    assert state.state == "error" and "aud claim is neither a string nor a list of strings" in state.error
 
 
 def test_a_failing_renewal_that_prints_the_token_does_not_leak_it(tmp_path, write_auth):
