@@ -133,10 +133,11 @@ def _no_wms(queue: QueueConfig) -> dict[str, Any]:
 
 
 def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None,
-            ledger: Ledger | None = None) -> list[Record]:
+            ledger: Ledger | None = None, refresh_tokens: bool = False) -> list[Record]:
     """One record per queue, with its ``wms`` and ``batch`` sections.
 
     ``ledger``: an open ledger to read submitted totals from (cycle has one); else it is opened.
+    ``refresh_tokens``: obtain the tokens that are due before reporting them (cycle does).
     """
     cycle = cycle or new_cycle_id()
     queues = [loaded.queue(name) for name in queue_names]
@@ -156,7 +157,7 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
     for queue in queues:
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = _no_wms(queue)
-    _add_credentials(loaded, queues, records)
+    _add_credentials(loaded, queues, records, refresh_tokens)
     _add_submitted_totals(loaded, records.values(), ledger)
     return [records[q.name] for q in queues]
 
@@ -184,12 +185,13 @@ def _add_submitted_totals(loaded: Loaded, records: Iterable[Record], ledger: Led
             batch["submitted_total"] = totals.get(record["queue"], 0)
 
 
-def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:
+def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record],
+                     refresh: bool) -> None:
     """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
     from apfctl.auth.queues import credential_statuses
 
     try:
-        statuses = credential_statuses(queues, loaded.context)
+        statuses = credential_statuses(queues, loaded.context, refresh=refresh)
     except Exception as exc:  # a credential problem must not cost the other queues their status
         log.warning("credential lifetimes unknown: %s", describe_error(exc))
         log.debug("credential status failed", exc_info=True)

@@ -192,7 +192,11 @@ class CredentialLifetime(Rule):
     mid-payload. An unknown lifetime (not reported, or the credential could not be read)
     refuses new pilots too, since submitting with a credential nobody checked is how
     pilots end up held; ``sched.credentiallifetime.unknown = pass`` lets them through for
-    backends that carry no credential. Negative n (retire) always passes.
+    backends that carry no credential. A credential error (wrong audience or scope, an
+    unreadable file, a token within its refresh window) refuses new pilots whatever the
+    lifetime and the ``unknown`` setting. A token is not held to the walltime: HTCondor
+    forwards each refresh to the CE, so it only has to outlive the next refresh, which the
+    status stage checks (its error). Negative n (retire) always passes.
     """
 
     KEYS: ClassVar[KeyMap] = {
@@ -213,16 +217,22 @@ class CredentialLifetime(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         credential = record["batch"].get("credential") if batch_usable(record) else None
         lifetime = credential.get("lifetime") if isinstance(credential, Mapping) else None
+        error = credential.get("error") if isinstance(credential, Mapping) else None
         if lifetime is None:
             if not batch_usable(record):
                 why = "no batchinfo"
-            elif isinstance(credential, Mapping) and credential.get("error"):
-                why = clean(credential["error"])
+            elif error:
+                why = clean(error)
             else:
                 why = "not reported"
-            out = n if self.pass_unknown else min(n, 0)
+            out = n if self.pass_unknown and not error else min(n, 0)
             return out, (f"CredentialLifetime:comment=unknown lifetime,reason={why},in={n},"
                          f"minimum={self.minimum},ret={out}")
+        if error:
+            out = min(n, 0)
+            return out, f"CredentialLifetime:comment=error,reason={clean(error)},in={n},lifetime={int(lifetime)},ret={out}"
+        if credential.get("kind") == "token":
+            return n, f"CredentialLifetime:comment=ok,in={n},lifetime={int(lifetime)},kind=token,ret={n}"
         if lifetime < self.minimum:
             comment, out = "expiring", min(n, 0)
         else:
