@@ -125,7 +125,7 @@ def _check_x509(profile: Profile, path: Path, state: ProfileState) -> None:
 def _check_token(profile: Profile, path: Path, state: ProfileState, ce: str | None, now: float | None) -> None:
     from apfctl.auth import broker
 
-    state.minlife = profile.setting("token.minlife")
+    state.minlife = None if profile.obtains else profile.setting("token.minlife")   # obtained: half-life
     if profile.obtains:
         state.issuer = profile.setting("token.issuer")
         if not path.exists():

@@ -55,7 +55,8 @@ X509_KEYS: dict[str, Key] = {
 
 TOKEN_KEYS: dict[str, Key] = {
     "token.file": Key("path", None, doc="the bearer token file (a JWT); not with token.issuer"),
-    "token.minlife": Key("int", 3600, minimum=0, doc="renew when less than this is left, seconds"),
+    "token.minlife": Key("int", 3600, minimum=0,
+                         doc="renew when less than this is left, seconds (token.file profiles)"),
     "token.audience": Key("str", None, doc="the audience the token must carry (token.file profiles)"),
     "token.scope": Key("list", None, doc="scopes the token must carry (and that token.issuer is asked for)"),
     "token.issuer": Key("str", None, doc="new: obtain tokens from this OIDC issuer (https URL), one per CE"),
