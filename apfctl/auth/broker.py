@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import pwd
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,8 +111,13 @@ def obtain(profile: Profile, audience: str, path: Path, now: float | None = None
         raise CredentialError(f"{where}: already expired")
     try:
         write_private(path, new + "\n")
-    except OSError as exc:
-        raise CredentialError(f"cannot write {path}: {exc.strerror or exc}") from None
+        owner = profile.setting("token.owner")
+        if owner:
+            for item in (path.parent.parent, path.parent, path):   # tokens/, tokens/<profile>/, the file
+                shutil.chown(item, owner, pwd.getpwnam(owner).pw_gid)
+    except (OSError, KeyError, LookupError) as exc:
+        raise CredentialError(f"cannot write {path} or give it to token.owner: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
 def ensure(profile: Profile, audience: str, state_dir: Path, force: bool = False,

@@ -64,6 +64,8 @@ TOKEN_KEYS: dict[str, Key] = {
     "token.client_secret_file": Key("path", None, doc="new: a file (mode 0600) holding the client secret"),
     "token.groups": Key("list", None, doc="new: wlcg.groups to ask for and require, e.g. /atlas"),
     "token.cafile": Key("path", None, doc="new: CA bundle to verify token.issuer with (default: the system's)"),
+    "token.owner": Key("str", None, doc="new: chown obtained tokens (and their folder) to this user, "
+                                        "for a gridmanager running as another user"),
     "token.refresh.interval": Key("int", 600, minimum=1,
                                   doc="new: seconds between refreshes (the cycle or renew timer interval)"),
     "token.margin": Key("int", 300, minimum=0,

@@ -230,7 +230,8 @@ class CredentialLifetime(Rule):
                          f"minimum={self.minimum},ret={out}")
         if error:
             out = min(n, 0)
-            return out, f"CredentialLifetime:comment=error,reason={clean(error)},in={n},lifetime={int(lifetime)},ret={out}"
+            return out, (f"CredentialLifetime:comment=error,reason={clean(error)},in={n},"
+                         f"lifetime={int(lifetime)},ret={out}")
         if credential.get("kind") == "token":
             return n, f"CredentialLifetime:comment=ok,in={n},lifetime={int(lifetime)},kind=token,ret={n}"
         if lifetime < self.minimum:

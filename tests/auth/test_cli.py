@@ -151,8 +151,8 @@ def test_unreadable_auth_conf_fails_the_credential_of_each_queue_not_the_status(
 
 
 def test_library_calls_for_one_queue(factory, tmp_path):
-    from apfctl.config.loader import load
     from apfctl.auth.queues import credential_status, resolve
+    from apfctl.config.loader import load
     from apfctl.errors import ConfigError
 
     loaded = load(str(factory), str(tmp_path / "state"))

@@ -168,7 +168,8 @@ def test_vorole_without_the_voms_tools_is_an_error(tmp_path, user, write_auth):
         return auth.profiles["atlas"]
 
     state = manager.check(vorole_profile("/nonexistent/voms-proxy-info"))
-    assert state.state == "error" and "x509.vorole is set and /nonexistent/voms-proxy-info is not installed" in state.error
+    assert state.state == "error"
+    assert "x509.vorole is set and /nonexistent/voms-proxy-info is not installed" in state.error
     assert state.record_field()["error"] == state.error
     checked = manager.check(vorole_profile(str(fake_voms_proxy_info(tmp_path))))
     assert checked.state == "ok" and checked.voms_lifetime == 4 * 86400 and checked.error is None
