@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_STATE ?= $(CURDIR)/.state/demo
 DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfctl
 
-.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down
+.PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down condor-up condor-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,13 @@ demo: venv
 	@echo; echo "== why: apfctl history --since 1m | apfctl decide --explain"
 	@$(DEMO) history --since 1m | $(DEMO) decide --explain | tail -n 12
 
-## test: the whole suite (as root: the local Slurm and shellcheck are installed first)
+## test: the whole suite (as root: the local Slurm and shellcheck are installed first); the two
+## HTCondor pools are started for the session and stopped after it, pass or fail (docs/htcondor.md)
 test: venv
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm-local.sh; $(MAKE) --no-print-directory system-tools; fi
-	CONDOR_CONFIG=/dev/null $(BIN)/pytest -q
+	@$(CONDOR_UP) || [ "$$CI" != true ] || { echo "CI needs HTCondor (docs/htcondor.md)"; exit 1; }; \
+	CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$$([ -f $(CONDOR_DIR)/pools.env ] && echo $(CONDOR_DIR)/pools.env) \
+	  $(BIN)/pytest -q; status=$$?; $(CONDOR_DOWN); exit $$status
 
 ## system-tools: Debian tools the tests use besides Slurm (root)
 system-tools:
@@ -45,8 +48,20 @@ slurm-up:
 slurm-down:
 	bash scripts/slurm-local-stop.sh
 
+## condor-up / condor-down: a factory pool and a CE pool on free ports (scripts/condor-pools.sh)
+CONDOR_DIR  ?= /tmp/apfctl-condor-$(shell id -u)
+CONDOR_UP   := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh up
+CONDOR_DOWN := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh down
+condor-up:
+	$(CONDOR_UP)
+
+condor-down:
+	$(CONDOR_DOWN)
+
 bench: venv
 	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python $$b || exit 1; done
+	@$(CONDOR_UP) >/dev/null && { CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$(CONDOR_DIR)/pools.env \
+	  $(BIN)/python benchmarks/real_condor_status.py; status=$$?; $(CONDOR_DOWN) >/dev/null; exit $$status; }
 
 lint: venv
 	$(BIN)/ruff check apfctl plugins tests benchmarks

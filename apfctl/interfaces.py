@@ -186,10 +186,12 @@ class SchedRule(Plugin, ABC):
 # --- submission --------------------------------------------------------------------------
 @dataclass
 class SubmitResult:
-    """What a submit or retire call did. ``description`` is the batch description (dry run)."""
+    """What a submit or retire call did. ``description`` is the batch description (dry run);
+    ``description_file`` where the backend kept the one it submitted (the queue's log folder)."""
 
     ids: list[str] = field(default_factory=list)
     description: str | None = None
+    description_file: str | None = None
 
 
 class BatchSubmitPlugin(Plugin, ABC):

@@ -109,7 +109,8 @@ class Submitter:
             self.ledger.finish_submission(queue, cycle, [], state="failed")
             return _section(plugin.name, n, False, error=describe_error(exc))
         self.ledger.finish_submission(queue, cycle, result.ids)
-        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
+        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids,
+                        **({"description_file": result.description_file} if result.description_file else {}))
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
         try:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
 from apfctl.interfaces import BatchCounts, BatchStatusPlugin, FactoryContext
 from apfctl_condor.schedd import Endpoint, call, get_schedd, history_stop
 from apfctl_condor.settings import (
@@ -17,7 +18,7 @@ from apfctl_condor.settings import (
     pilot_constraint,
     read_endpoint,
 )
-from apfctl_condor.states import HISTORY_ATTRS, QUEUE_ATTRS, aggregate
+from apfctl_condor.states import HISTORY_ATTRS, QUEUE_ATTRS, BadAttribute, aggregate
 
 PREFIX = "batchstatus.condor"
 
@@ -50,4 +51,7 @@ class CondorBatchStatus(BatchStatusPlugin):
         history = call(endpoint, "history", schedd.history,
                        constraint=f"({constraint}) && EnteredCurrentStatus >= {int(since)}",
                        projection=list(HISTORY_ATTRS), since=history_stop(since))
-        return aggregate(jobs, history, [q.name for q in queues])
+        try:
+            return aggregate(jobs, history, [q.name for q in queues])
+        except BadAttribute as exc:   # nothing is counted from a schedd whose ads make no sense
+            raise BackendError(f"{endpoint}: {exc}") from None

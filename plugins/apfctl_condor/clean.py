@@ -18,13 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from apfctl.errors import BackendError
+from apfctl_condor.pilotqueue import PilotQueue
 from apfctl_condor.schedd import act_reason, call
-from apfctl_condor.states import HELD, PENDING, REMOVE_REASON_PREFIX, job_id, total_success
-
-if TYPE_CHECKING:
-    from apfctl_condor.submit import CondorBase
+from apfctl_condor.states import HELD, PENDING, REMOVE_REASON_PREFIX, BadAttribute, attribute, job_id, total_success
 
 _RULE = re.compile(r"^(\d+)(?:[:.](\d+))?$")
 CLEAN_ATTRS = ["ClusterId", "ProcId", "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason",
@@ -55,57 +54,64 @@ class ReleaseRule:
 
     def matches(self, ad: Any) -> bool:
         if self.pattern is not None:
-            reason = ad.get("HoldReason")
-            return isinstance(reason, str) and self.pattern.search(reason) is not None
-        if ad.get("HoldReasonCode") != self.code:
+            reason = attribute(ad, "HoldReason", "str")
+            return reason is not None and self.pattern.search(reason) is not None
+        if attribute(ad, "HoldReasonCode", "int") != self.code:
             return False
-        return self.subcode is None or ad.get("HoldReasonSubCode") == self.subcode
+        return self.subcode is None or attribute(ad, "HoldReasonSubCode", "int") == self.subcode
 
 
-def release_rules(plugin: CondorBase) -> list[ReleaseRule]:
-    key = plugin.key("clean.held.release")
+def release_rules(queue: PilotQueue) -> list[ReleaseRule]:
+    key = queue.key("clean.held.release")
     try:
-        return [ReleaseRule.parse(item) for item in plugin.value("clean.held.release") or []]
+        return [ReleaseRule.parse(item) for item in queue.value("clean.held.release") or []]
     except ValueError as exc:
-        raise plugin.fail(key, str(exc), plugin.queue.get(key)) from None
+        raise queue.fail(key, str(exc), queue.queue.get(key)) from None
 
 
 def plan(ads: Sequence[Any], rules: Sequence[ReleaseRule], max_releases: int, remove_unmatched: bool,
          stale_idle: float, now: float) -> dict[str, list[str]]:
-    """Which pilots to release, remove as held, or remove as stale: ``{action: [ids]}``."""
+    """Which pilots to release, remove as held, or remove as stale: ``{action: [ids]}``.
+
+    An attribute of the wrong type raises :class:`~apfctl_condor.states.BadAttribute`.
+    """
     actions: dict[str, list[str]] = {"release": [], "remove_held": [], "remove_stale": []}
     for ad in ads:
         job = job_id(ad)
-        status = ad.get("JobStatus")
+        status = attribute(ad, "JobStatus", "int")
         if status == HELD:
             if any(rule.matches(ad) for rule in rules):
-                held_times = ad.get("NumHolds") or 1
+                held_times = attribute(ad, "NumHolds", "int") or 1
                 actions["release" if held_times <= max_releases else "remove_held"].append(job)
             elif remove_unmatched:
                 actions["remove_held"].append(job)
         elif status == PENDING and stale_idle > 0:
-            since = ad.get("EnteredCurrentStatus") or ad.get("QDate") or now
+            since = attribute(ad, "EnteredCurrentStatus", "number") or attribute(ad, "QDate", "number") or now
             if now - since > stale_idle:
                 actions["remove_stale"].append(job)
     return actions
 
 
-def clean_queue(plugin: CondorBase, dry_run: bool) -> list[dict[str, Any]]:
+def clean_queue(queue: PilotQueue, dry_run: bool) -> list[dict[str, Any]]:
     """Apply the queue's hold policy and stale-idle removal; one dict per action taken."""
     import time
 
-    rules = release_rules(plugin)
-    max_releases = plugin.value("clean.held.maxreleases")
-    stale_idle = plugin.value("clean.stale.idle") or 0.0
-    schedd = plugin.schedd()
-    endpoint = plugin.schedd_endpoint
+    rules = release_rules(queue)
+    max_releases = queue.value("clean.held.maxreleases")
+    stale_idle = queue.value("clean.stale.idle") or 0.0
+    schedd = queue.schedd()
+    endpoint = queue.endpoint
+    name = queue.queue.name
     ads = call(endpoint, "query", schedd.query,
-               constraint=f"{plugin.mine()} && (JobStatus =?= {HELD} || JobStatus =?= {PENDING})",
+               constraint=f"{queue.mine()} && (JobStatus =?= {HELD} || JobStatus =?= {PENDING})",
                projection=CLEAN_ATTRS)
-    actions = plan(ads, rules, max_releases, bool(plugin.value("clean.held.remove")), stale_idle, time.time())
+    try:
+        actions = plan(ads, rules, max_releases, bool(queue.value("clean.held.remove")), stale_idle, time.time())
+    except BadAttribute as exc:
+        raise BackendError(f"{endpoint}: {exc}") from None
     reasons = {
-        "release": ("release", f"released by apfctl clean (hold policy of queue {plugin.queue.name})"),
-        "remove_held": ("remove", f"held pilot removed by apfctl clean (hold policy of queue {plugin.queue.name})"),
+        "release": ("release", f"released by apfctl clean (hold policy of queue {name})"),
+        "remove_held": ("remove", f"held pilot removed by apfctl clean (hold policy of queue {name})"),
         "remove_stale": ("remove", f"{REMOVE_REASON_PREFIX} clean: idle longer than {stale_idle:g} s"),
     }
     done: list[dict[str, Any]] = []
@@ -113,7 +119,7 @@ def clean_queue(plugin: CondorBase, dry_run: bool) -> list[dict[str, Any]]:
         if not ids:
             continue
         verb, reason = reasons[kind]
-        entry = {"queue": plugin.queue.name, "action": verb, "what": kind, "ids": ids, "reason": reason,
+        entry = {"queue": name, "action": verb, "what": kind, "ids": ids, "reason": reason,
                  "dry_run": dry_run}
         if not dry_run:
             import htcondor2

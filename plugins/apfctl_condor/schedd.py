@@ -40,10 +40,16 @@ class Endpoint:
     def is_local(self) -> bool:
         return self.scheddhost.lower() in LOCAL_NAMES and self.collectorhost.lower() in LOCAL_NAMES
 
+    @property
+    def uses_collector(self) -> bool:
+        """A collector other than the default local one locates the schedd (a second pool on
+        this host listens on another port: 127.0.0.1 with a port of its own is such a collector)."""
+        return self.collectorhost.lower() not in LOCAL_NAMES or self.collectorport != DEFAULT_PORT
+
     def __str__(self) -> str:
         if self.is_local:
             return "local schedd"
-        if self.collectorhost.lower() in LOCAL_NAMES:
+        if not self.uses_collector:
             return f"schedd {self.scheddhost}:{self.scheddport}"
         return f"schedd {self.scheddhost} via collector {self.collectorhost}:{self.collectorport}"
 
@@ -71,7 +77,7 @@ def connect(endpoint: Endpoint) -> Any:
     try:
         if endpoint.is_local:
             return htcondor2.Schedd()
-        if endpoint.collectorhost.lower() not in LOCAL_NAMES:
+        if endpoint.uses_collector:
             _resolve(endpoint.collectorhost, endpoint.collectorport, "collector")
             collector = htcondor2.Collector(f"{endpoint.collectorhost}:{endpoint.collectorport}")
             return htcondor2.Schedd(collector.locate(htcondor2.DaemonType.Schedd, endpoint.scheddhost))

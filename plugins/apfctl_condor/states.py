@@ -29,24 +29,48 @@ HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "EnteredCurrentStatus", "CompletionDate
                  "ExitCode", "RemoveReason")
 
 
+class BadAttribute(ValueError):
+    """A job ad attribute of the wrong type; the message names the job and the attribute
+    (the caller adds the schedd)."""
+
+    def __init__(self, ad: Any, attr: str, value: Any, wanted: str) -> None:
+        self.attr = attr
+        queue = ad.get(QUEUE_KEY)
+        # the status query projects no ids (memory): name the queue then
+        job = (f"job {job_id(ad)}" if ad.get("ClusterId") is not None
+               else f"a job of queue {queue}" if isinstance(queue, str) else "a job")
+        super().__init__(f"{job}: attribute {attr} is {type(value).__name__} {value!r}, not {wanted}")
+
+
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "int": ((int,), "an integer"), "number": ((int, float), "a number"), "str": ((str,), "a string")}
+
+
+def attribute(ad: Any, attr: str, kind: str) -> Any:
+    """``ad[attr]`` checked to be of ``kind`` (int, number, str); None when undefined."""
+    value = ad.get(attr)
+    if value is None:
+        return None
+    types, wanted = _KINDS[kind]
+    if not isinstance(value, types) or (kind != "str" and isinstance(value, bool)):
+        raise BadAttribute(ad, attr, value, wanted)
+    return value
+
+
 def outcome(ad: Any) -> Outcome:
     """done (exit code 0), removed (by the factory itself) or fault (anything else)."""
-    if ad.get("JobStatus") == REMOVED:
-        reason = ad.get("RemoveReason")
-        if isinstance(reason, str) and reason.startswith(REMOVE_REASON_PREFIX):
+    if attribute(ad, "JobStatus", "int") == REMOVED:
+        reason = attribute(ad, "RemoveReason", "str")
+        if reason is not None and reason.startswith(REMOVE_REASON_PREFIX):
             return "removed"
         return "fault"
-    return "done" if ad.get("ExitCode") == 0 else "fault"
+    return "done" if attribute(ad, "ExitCode", "int") == 0 else "fault"
 
 
 def finished(ad: Any) -> Finished:
-    end = ad.get("CompletionDate") or ad.get("EnteredCurrentStatus") or 0
-    wall = ad.get("RemoteWallClockTime") or 0
+    end = attribute(ad, "CompletionDate", "number") or attribute(ad, "EnteredCurrentStatus", "number") or 0
+    wall = attribute(ad, "RemoteWallClockTime", "number") or 0
     return Finished(end=float(end), walltime=float(wall), outcome=outcome(ad))
-
-
-def _number(value: Any) -> int | None:
-    return value if isinstance(value, int) else None
 
 
 def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
@@ -55,32 +79,33 @@ def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
 
     A job that ended but still sits in the queue (a grid job whose removal the CE has not
     confirmed yet) is neither active nor finished: it counts once it reaches the history.
+    An attribute of the wrong type raises :class:`BadAttribute` naming the job and attribute.
     """
     counts = {name: BatchCounts() for name in queues}
     holds: dict[str, dict[tuple[int | None, int | None], list[Any]]] = {}
     for ad in queue_ads:
-        queue = ad.get(QUEUE_KEY)
+        queue = attribute(ad, QUEUE_KEY, "str")
         batch = counts.get(queue)  # type: ignore[arg-type]
         if batch is None:
             continue
-        status = ad.get("JobStatus")
+        status = attribute(ad, "JobStatus", "int")
         if status in (PENDING, UNEXPANDED):
             batch.pending += 1
         elif status == RUNNING:
             batch.running += 1
         elif status == HELD:
             batch.held += 1
-            key = (_number(ad.get("HoldReasonCode")), _number(ad.get("HoldReasonSubCode")))
+            key = (attribute(ad, "HoldReasonCode", "int"), attribute(ad, "HoldReasonSubCode", "int"))
             seen = holds.setdefault(queue, {}).get(key)
             if seen is None:
-                holds[queue][key] = [1, ad.get("HoldReason")]
+                holds[queue][key] = [1, attribute(ad, "HoldReason", "str")]
             else:
                 seen[0] += 1
         elif status == EXITING:
             batch.exiting += 1
     for ad in history_ads:
-        batch = counts.get(ad.get(QUEUE_KEY))  # type: ignore[arg-type]
-        if batch is not None and ad.get("JobStatus") in (REMOVED, COMPLETED):
+        batch = counts.get(attribute(ad, QUEUE_KEY, "str"))  # type: ignore[arg-type]
+        if batch is not None and attribute(ad, "JobStatus", "int") in (REMOVED, COMPLETED):
             batch.finished.append(finished(ad))
     for queue, batch in counts.items():
         batch.extra["held_reasons"] = held_reasons(holds.get(queue, {}))

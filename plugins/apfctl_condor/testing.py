@@ -46,8 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "output": ("Out", "str"), "error": ("Err", "str"), "log": ("UserLog", "str"),
     "grid_resource": ("GridResource", "str"), "x509userproxy": ("x509userproxy", "str"),
     "scitokens_file": ("ScitokensFile", "str"), "notify_user": ("NotifyUser", "str"),
-    "notification": ("JobNotification", "str"), "should_transfer_files": ("ShouldTransferFiles", "str"),
-    "transfer_executable": ("TransferExecutable", "expr"), "stream_output": ("StreamOut", "expr"),
+    "notification": ("JobNotification", "notification"), "should_transfer_files": ("ShouldTransferFiles", "str"),
+    "transfer_executable": ("TransferExecutable", "default-true"), "stream_output": ("StreamOut", "expr"),
     "stream_error": ("StreamErr", "expr"), "request_memory": ("RequestMemory", "expr"),
     "request_cpus": ("RequestCpus", "expr"), "requirements": ("Requirements", "expr"),
     "periodic_hold": ("PeriodicHold", "expr"), "periodic_remove": ("PeriodicRemove", "expr"),
@@ -58,6 +58,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ec2_security_groups": ("EC2SecurityGroups", "str"), "ec2_user_data": ("EC2UserData", "str"),
     "ec2_user_data_file": ("EC2UserDataFile", "str"),
 }
+NOTIFICATIONS = {"never": 0, "always": 1, "complete": 2, "error": 3}
+GRID_TYPES = ("condor", "batch", "arc", "ec2", "gce", "azure")   # condor_submit's list (HTCondor 25)
 UNIVERSES = {"vanilla": 5, "scheduler": 7, "grid": 9, "java": 10, "parallel": 11, "local": 12, "vm": 13,
              "docker": 5, "container": 5}
 _MACRO = re.compile(r"\$\(([A-Za-z0-9_.]+)\)")
@@ -100,13 +102,10 @@ class FakeSchedd:
 
     # -- failures --------------------------------------------------------------------------
     def fail(self, method: str = "*", kind: str = "unreachable", times: int | None = None) -> None:
-        """Make ``method`` (or every method: ``*``) fail ``times`` times (None: until healed)."""
+        """Make ``method`` (or every method: ``*``) fail ``times`` times (None: every time)."""
         if kind not in ("unreachable", "timeout", "partial"):
             raise ValueError(f"unknown failure kind {kind!r}")
         self._failures[method] = (kind, times)
-
-    def heal(self) -> None:
-        self._failures.clear()
 
     def _enter(self, method: str) -> str | None:
         self.calls.append(method)
@@ -171,8 +170,11 @@ class FakeSchedd:
         partial = self._enter("act")
         # Like htcondor2 25.x: only None or a (reason, code) tuple is read; anything else
         # (a plain str) is silently dropped and the job gets no reason.
+        # The schedd appends who acted, as the real one records it.
         text = reason[0] if isinstance(reason, tuple) else None
         reason = "Python-initiated action" if reason is None else text
+        if reason is not None:
+            reason = f"{reason} (by user {self.owner})"
         totals = dict.fromkeys(("TotalSuccess", "TotalNotFound", "TotalBadStatus", "TotalError"), 0)
         ids = self._select(job_spec, totals)
         for index, key in enumerate(ids):
@@ -312,15 +314,18 @@ class FakeSchedd:
         return found
 
     def _job_ad(self, commands: dict[str, str], cluster: int, proc: int, now: int) -> Any:
+        """The job ad the real schedd makes, for the commands apfctl writes (checked against the
+        real one by tests/condor/test_fake_vs_real.py); refuses what ``condor_submit`` refuses."""
         import classad2
         import htcondor2
 
         macros = {key.lower(): value for key, value in commands.items()}
         macros.update({"cluster": str(cluster), "clusterid": str(cluster), "process": str(proc),
                        "procid": str(proc)})
+        _refuse_like_condor_submit(macros)
         ad = classad2.ClassAd()
         ad.update({"ClusterId": cluster, "ProcId": proc, "QDate": now, "JobStatus": IDLE,
-                   "EnteredCurrentStatus": now, "Owner": self.owner, "JobUniverse": 5, "NumHolds": 0})
+                   "EnteredCurrentStatus": now, "Owner": self.owner, "JobUniverse": 5, "Iwd": os.getcwd()})
         try:
             for command, raw in commands.items():
                 value = _expand(raw, macros)
@@ -329,16 +334,58 @@ class FakeSchedd:
                     ad[command.split(".", 1)[1] if lowered.startswith("my.") else command[1:]] = \
                         classad2.ExprTree(value)
                 elif lowered == "universe":
-                    ad["JobUniverse"] = UNIVERSES.get(value.lower(), 5)
+                    ad["JobUniverse"] = UNIVERSES[value.lower()]
+                elif lowered == "hold" and value.strip().lower() in ("true", "1"):
+                    ad.update({"JobStatus": HELD, "HoldReasonCode": 15, "NumHolds": 1,
+                               "HoldReason": "submitted on hold at user's request"})
                 elif lowered in COMMANDS:
                     attr, kind = COMMANDS[lowered]
                     if kind == "expr":
                         ad[attr] = classad2.ExprTree(value)
-                    else:   # the new-syntax environment's outer quotes are not part of the value
-                        ad[attr] = value[1:-1] if attr == "Environment" and value.startswith('"') else value
+                    elif kind == "notification":
+                        ad[attr] = NOTIFICATIONS.get(value.lower(), 0)
+                    elif kind == "default-true":   # the schedd leaves out the default
+                        if value.strip().lower() not in ("true", "1"):
+                            ad[attr] = classad2.ExprTree(value)
+                    elif attr == "Environment":   # new syntax: outer quotes go, variables are sorted
+                        ad[attr] = _sorted_environment(value[1:-1] if value.startswith('"') else value)
+                    elif attr == "UserLog":
+                        ad[attr] = os.path.normpath(value)
+                    else:
+                        ad[attr] = value
         except classad2.ClassAdException as exc:
-            raise htcondor2.HTCondorException(f"Submit failed: bad expression in {command}: {exc}") from None
+            raise htcondor2.HTCondorException(
+                f"Failed to create job ad, errmsg=Submit:-1:Parse error in expression: {command} = {value}: "
+                f"{exc}") from None
         return ad
+
+
+def _refuse_like_condor_submit(commands: dict[str, str]) -> None:
+    """HTCondorException with condor_submit's words for what it refuses (HTCondor 25)."""
+    import htcondor2
+
+    def refuse(why: str) -> None:
+        raise htcondor2.HTCondorException(f"Failed to create job ad, errmsg=Submit:-1:{why}")
+
+    if not commands.get("executable", "").strip():
+        refuse("No 'executable' parameter was provided")
+    universe = commands.get("universe", "vanilla").strip().lower()
+    if universe not in UNIVERSES:
+        refuse(f"I don't know about the '{universe}' universe.")
+    if universe == "grid":
+        resource = commands.get("grid_resource", "").split()
+        if not resource:
+            refuse("grid_resource attribute not defined for grid universe job")
+        if resource[0].lower() not in GRID_TYPES:
+            refuse(f"Invalid value '{resource[0]}' for grid type")
+
+
+_ENV_WORD = re.compile(r"(?:[^\s']|'[^']*')+")
+
+
+def _sorted_environment(value: str) -> str:
+    """The schedd keeps new-syntax environment variables sorted by name."""
+    return " ".join(sorted(_ENV_WORD.findall(value), key=lambda word: word.partition("=")[0]))
 
 
 class FakePool:

@@ -4,6 +4,9 @@ One queue submits jobs to a pool; another queue reads that pool's idle jobs as i
 work and submits the resources (VMs, glideins) that run them. Jobs are grouped by the
 attribute ``wmsstatus.condor.queueskey`` (default ``MATCH_APF_QUEUE``) and matched to the
 queue's ``wmsqueue``; ``wmsqueue = ANY`` counts every job of the pool (APF's ``ANY``).
+This factory's own pilots (stamped ``ApfctlFactory``) are never work: in cloud mode the
+VMs' pilots often share the pool with the user jobs, and counting them grew 3 jobs into
+21 VMs in 3 cycles.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from typing import Any, ClassVar
 
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
+from apfctl.errors import BackendError
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
+from apfctl_condor import states
 from apfctl_condor.schedd import Endpoint, call, get_schedd
-from apfctl_condor.settings import endpoint_keys, endpoint_problems, read_endpoint
+from apfctl_condor.settings import endpoint_keys, endpoint_problems, quote, read_endpoint
+from apfctl_condor.states import FACTORY_ATTR
 
 PREFIX = "wmsstatus.condor"
 QUEUESKEY = f"{PREFIX}.queueskey"
@@ -54,17 +60,22 @@ class CondorWMSStatus(WMSStatusPlugin):
         endpoint, attribute = self.endpoint_key  # type: ignore[misc]
         schedd = get_schedd(endpoint)
         jobs = call(endpoint, "query", schedd.query,
-                    constraint="JobStatus =?= 0 || JobStatus =?= 1 || JobStatus =?= 2 || JobStatus =?= 5 "
-                               "|| JobStatus =?= 6",
+                    constraint=f"(JobStatus =?= 0 || JobStatus =?= 1 || JobStatus =?= 2 || JobStatus =?= 5 "
+                               f"|| JobStatus =?= 6) && {FACTORY_ATTR} =!= {quote(self.factory.factory_id)}",
                     projection=[attribute, "JobStatus"])
         per_key: dict[Any, dict[str, int]] = {}
         total = dict.fromkeys(("ready", "notready", "running"), 0)
         for ad in jobs:
-            field = _FIELDS.get(ad.get("JobStatus"))  # type: ignore[arg-type]
+            try:
+                field = _FIELDS.get(states.attribute(ad, "JobStatus", "int"))  # type: ignore[arg-type]
+            except states.BadAttribute as exc:
+                raise BackendError(f"{endpoint}: {exc}") from None
             if field is None:
                 continue
             total[field] += 1
             key = ad.get(attribute)
+            if not isinstance(key, str):   # another user's job labelled otherwise: work of no queue but ANY
+                continue
             counts = per_key.get(key)
             if counts is None:
                 counts = per_key[key] = dict.fromkeys(("ready", "notready", "running"), 0)

@@ -81,8 +81,23 @@ def test_an_unknown_batch_system_names_the_choices(tmp_path):
 
 
 def test_a_good_queue_passes_config_check(tmp_path):
-    ld = loaded(tmp_path, queue_section("Q1", "CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\n"))
+    (tmp_path / "proxy").write_text("x")
+    ld = loaded(tmp_path, queue_section("Q1", "CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\n"
+                                        f"batchsubmit.condorce.x509userproxy = {tmp_path / 'proxy'}\n"))
     assert errors(ld) == []
+
+
+@pytest.mark.parametrize("plugin, body", [
+    ("CondorCE", "batchsubmit.condorce.gridresource = ce01.example.org\n"),
+    ("CondorOSGCE", "batchsubmit.condorosgce.gridresource = ce01.example.org\n"),
+    ("CondorARC", "batchsubmit.condorarc.gridresource = arc01.example.org\n"),
+    ("CondorNordugrid", "batchsubmit.condornordugrid.gridresource = arc01.example.org\n"),
+])
+def test_a_ce_or_arc_queue_without_any_credential_fails_config_check(tmp_path, plugin, body):
+    """HTCondor requires a proxy or a token for CE and ARC pilots."""
+    found = errors(loaded(tmp_path, queue_section("Q1", plugin, body)))
+    assert len(found) == 1 and "need a credential and none is set" in found[0], found
+    assert "x509userproxy" in found[0] and "scitokens_file" in found[0]
 
 
 @pytest.mark.parametrize("command", ["MATCH_APF_QUEUE", "+APF_QUEUE", "MY.ApfctlFactory", "+apfctlcycle",

@@ -157,3 +157,36 @@ def test_the_real_bindings_without_a_schedd_give_one_line_errors(tmp_path):
                                                      "batchstatus.condor.scheddport = 1\n"))
     with pytest.raises(BackendError, match=r"schedd 127\.0\.0\.2:1: query failed: .*Failed to connect"):
         query(ld, ["BNL"])
+
+
+@pytest.mark.parametrize("where, attrs, named", [
+    ("queue", {"JobStatus": "running"}, "attribute JobStatus is str 'running', not an integer"),
+    ("queue", {"JobStatus": 5, "HoldReasonCode": "13"}, "attribute HoldReasonCode is str '13', not an integer"),
+    ("history", {"CompletionDate": "yesterday"}, "attribute CompletionDate is str 'yesterday', not a number"),
+    ("history", {"ExitCode": 1.5}, "attribute ExitCode is float 1.5, not an integer"),
+])
+def test_ads_with_wrong_typed_attributes_name_the_schedd_job_and_attribute(tmp_path, pool, where, attrs, named):
+    """Defect: these gave raw Python errors (float('yesterday'), an unhashable key...)."""
+    ld = loaded(tmp_path, queue_section("BNL"))
+    schedd = pool.schedd()
+    ad = schedd.add_job(pilot("BNL", 2))
+    job = f"{ad['ClusterId']}.0"
+    if where == "history":
+        schedd.finish(job, exit_code=0)
+    ad.update(attrs)
+    with pytest.raises(BackendError) as caught:
+        query(ld, ["BNL"])
+    # the status queries project no ids (memory for 200,000 ads): the queue is named
+    assert str(caught.value) == f"local schedd: a job of queue BNL: {named}", job
+
+
+def test_clean_and_retire_name_a_wrong_typed_attribute(tmp_path, pool):
+    from condor_helpers import submit_plugin
+
+    ld = loaded(tmp_path, queue_section("BNL", body="batchsubmit.condorlocal.clean.held.release = 13\n"))
+    held = pool.schedd().add_job(pilot("BNL", 5, HoldReasonCode=13, NumHolds="twice"))
+    with pytest.raises(BackendError, match=rf"local schedd: job {held['ClusterId']}.0: attribute NumHolds is str"):
+        submit_plugin(ld, "BNL").clean()
+    idle = pool.schedd().add_job(pilot("BNL", 1, QDate="today"))
+    with pytest.raises(BackendError, match=rf"local schedd: job {idle['ClusterId']}.0: attribute QDate is str"):
+        submit_plugin(ld, "BNL").retire(1)

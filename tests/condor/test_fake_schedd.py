@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -36,7 +38,7 @@ def test_submit_builds_job_ads_from_a_real_submit_description(schedd):
     assert ad["ApfctlCycle"] == "c1"
     assert ad["Args"] == "-q BNL -n 2"
     assert ad["Out"] == "/logs/BNL//1.2.out"
-    assert ad["Environment"] == "APFCID=1.2 A=1"
+    assert ad["Environment"] == "A=1 APFCID=1.2"   # sorted by name, as the real schedd keeps it
     assert ad["RequestMemory"] == 2000
     assert ad["JobUniverse"] == 5
     assert (ad["ClusterId"], ad["ProcId"], ad["JobStatus"], ad["QDate"]) == (1, 2, 1, 1_700_000_000)
@@ -74,7 +76,7 @@ def test_act_remove_hold_release_and_edit(schedd):
     removed = schedd.act(htcondor2.JobAction.Remove, ["1.2", "7.0"], ("apfctl retire", None))
     assert (removed["TotalSuccess"], removed["TotalNotFound"]) == (1, 1)
     assert (1, 2) not in schedd.jobs
-    assert schedd.history_ads[-1]["RemoveReason"] == "apfctl retire"
+    assert schedd.history_ads[-1]["RemoveReason"] == "apfctl retire (by user apf)"   # the schedd names who acted
     assert schedd.edit(["1.0", "1.1"], "Foo", '"bar"') == 2
     assert schedd.jobs[(1, 1)]["Foo"] == "bar"
     assert schedd.act(htcondor2.JobAction.Remove, 'JobStatus == 5')["TotalSuccess"] == 1
@@ -86,7 +88,7 @@ def test_act_drops_a_plain_str_reason_like_htcondor2(schedd):
     schedd.act(htcondor2.JobAction.Remove, ["1.0"], "apfctl retire")
     schedd.act(htcondor2.JobAction.Remove, ["1.1"], ("apfctl retire", None))
     reasons = {ad["ProcId"]: ad.get("RemoveReason") for ad in schedd.history_ads}
-    assert reasons == {0: None, 1: "apfctl retire"}
+    assert reasons == {0: None, 1: "apfctl retire (by user apf)"}
 
 
 def test_history_since_stops_at_the_first_match_newest_first(schedd):
@@ -118,5 +120,44 @@ def test_partial_failure_of_act_and_submit(schedd):
 
 
 def test_bad_expression_in_a_description_is_refused(schedd):
-    with pytest.raises(htcondor2.HTCondorException, match="bad expression"):
+    with pytest.raises(htcondor2.HTCondorException, match="Parse error in expression"):
         schedd.submit(htcondor2.Submit({"executable": "/bin/true", "+Broken": "1 +* ("}), count=1)
+
+
+def test_a_collector_on_this_host_with_a_port_of_its_own_locates_the_schedd():
+    """A second pool on one host (127.0.0.1:9701) is asked where its schedd is, not bypassed."""
+    from apfctl_condor.schedd import Endpoint
+
+    assert Endpoint("ce.example.org", collectorhost="127.0.0.1", collectorport=9701).uses_collector
+    assert not Endpoint("ce.example.org").uses_collector
+    assert str(Endpoint("ce", collectorhost="127.0.0.1", collectorport=9701)) == \
+        "schedd ce via collector 127.0.0.1:9701"
+
+
+@pytest.mark.parametrize("description, words", [
+    ({"arguments": "1"}, "No 'executable' parameter was provided"),
+    ({"executable": "/bin/true", "universe": "grid"}, "grid_resource attribute not defined for grid universe job"),
+    ({"executable": "/bin/true", "universe": "grid", "grid_resource": "gt2 ce/jobmanager"},
+     "Invalid value 'gt2' for grid type"),
+    ({"executable": "/bin/true", "universe": "bogus"}, "I don't know about the 'bogus' universe."),
+])
+def test_the_fake_refuses_what_condor_submit_refuses_in_its_words(description, words):
+    """The same descriptions were refused by the real schedd (HTCondor 25.14) with these words."""
+    import htcondor2
+    from apfctl_condor.testing import FakeSchedd
+
+    with pytest.raises(htcondor2.HTCondorException, match=re.escape(words)):
+        FakeSchedd().submit(htcondor2.Submit(description), count=1)
+
+
+@pytest.mark.condor_pool
+@pytest.mark.parametrize("description, words", [
+    ({"arguments": "1"}, "No 'executable' parameter was provided"),
+    ({"executable": "/bin/true", "universe": "grid", "grid_resource": "gt2 ce/jobmanager"},
+     "Invalid value 'gt2' for grid type"),
+])
+def test_the_real_schedd_refuses_the_same_descriptions(real, description, words):
+    import htcondor2
+
+    with pytest.raises(htcondor2.HTCondorException, match=re.escape(words)):
+        real.schedd.submit(htcondor2.Submit(description), count=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import time
 
 import pytest
@@ -44,7 +45,7 @@ def test_condor_local_description_is_apfs_in_apfs_order(tmp_path):
         f"Dir = {tmp_path}/logs/{day()}/BNL_1/",
         "notify_user = admin@example.org",
         '+MATCH_APF_QUEUE = "BNL/1"',
-        '+FACTORY_JOBID = "$ENV(HOSTNAME)#$(Cluster).$(Process)"',
+        f'+FACTORY_JOBID = "{socket.gethostname()}#$(Cluster).$(Process)"',
         '+APF_QUEUE = "BNL/1"',
         f'+APF_LOGURL = "{url}/$(Cluster).$(Process).log"',
         f'+APF_OUTURL = "{url}/$(Cluster).$(Process).out"',
@@ -52,7 +53,7 @@ def test_condor_local_description_is_apfs_in_apfs_order(tmp_path):
         '+ApfctlFactory = "test-factory"',
         f'+ApfctlCycle = "{CYCLE}"',
         f'environment = "PANDA_JSID=test-factory GTAG={url}/$(Cluster).$(Process).out APFCID=$(Cluster).$(Process) '
-        "APFFID=test-factory FACTORY_JOBID=$ENV(HOSTNAME)#$(Cluster).$(Process) "
+        f"APFFID=test-factory FACTORY_JOBID={socket.gethostname()}#$(Cluster).$(Process) "
         "APFMON=http://apfmon.example.org/api FACTORYQUEUE=BNL/1 FACTORYUSER=apf A=1 B='x y'\"",
         "executable = /usr/bin/runpilot.sh",
         "arguments = -q BNL/1 -s SITE",
@@ -153,10 +154,10 @@ def test_unmappable_rsl_is_an_error_naming_the_key(tmp_path):
 
     ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
         batchsubmit.condornordugrid.gridresource = arc01.example.org
-        batchsubmit.condornordugrid.nordugridrsl.cputime = 600
+        batchsubmit.condornordugrid.nordugridrsl.gridtime = 600
         """))
     errors = [str(e) for e in check(ld).errors]
-    assert any("nordugridrsl.cputime" in e and "ARC's REST interface" in e for e in errors), errors
+    assert any("nordugridrsl.gridtime" in e and "ARC's REST interface" in e for e in errors), errors
 
 
 def test_ec2_lines_come_after_the_base_block(tmp_path):
@@ -238,10 +239,77 @@ def test_an_undefined_auth_profile_fails_check_naming_the_key(tmp_path):
     assert any("batchsubmit.condorlocal.proxy" in e and "nosuch" in e for e in errors), errors
 
 
-def test_a_partial_submission_reports_only_the_pilots_made(tmp_path, pool):
+def test_a_partial_submission_is_an_error_naming_the_pilots_made(tmp_path, pool, state):
+    import json
+
+    from apfctl.ledger import Ledger
+    from apfctl.stages.submit import Submitter
+
     ld = loaded(tmp_path, queue_section("BNL"))
     pool.schedd().fail("submit", "partial")
-    assert submit_plugin(ld, "BNL").submit(4, CYCLE).ids == ["1.0", "1.1"]
+    from apfctl.errors import BackendError
+
+    with pytest.raises(BackendError, match=r"submit made 2 of 4 pilots \(1.0 1.1; description "):
+        submit_plugin(ld, "BNL").submit(4, CYCLE)
+    pool.schedd().fail("submit", "partial")
+    record = {"queue": "BNL", "cycle": "20261125T060000Z-3f2b", "decision": {"pilots": 4}}
+    with Ledger(ld.context.state_dir) as ledger:
+        section = Submitter(ld, ledger).submit(json.loads(json.dumps(record)))["submission"]
+    assert section["submitted"] == 0 and "submit made 2 of 4 pilots" in json.dumps(section["error"])
+
+
+def test_the_submitted_description_is_kept_per_cycle_in_the_queue_log_folder(tmp_path, pool, state):
+    import json
+
+    from apfctl.ledger import Ledger
+    from apfctl.stages.submit import Submitter
+
+    ld = loaded(tmp_path, queue_section("BNL"))
+    record = {"queue": "BNL", "cycle": CYCLE, "decision": {"pilots": 2}}
+    with Ledger(ld.context.state_dir) as ledger:
+        section = Submitter(ld, ledger).submit(json.loads(json.dumps(record)))["submission"]
+    log_dir, _ = ld.context.queue_log_dir("BNL")
+    kept = log_dir / f"submit-{CYCLE}.sub"
+    assert section["description_file"] == str(kept)
+    assert kept.read_text() == submit_plugin(ld, "BNL").describe(2, CYCLE)
+    assert kept.read_text().endswith("queue 2\n")
+
+
+def test_factory_jobid_carries_the_real_host_name_without_hostname_in_the_environment(tmp_path, monkeypatch):
+    """Defect: ``$ENV(HOSTNAME)`` is empty under cron and systemd, and FACTORY_JOBID was ``#1.0``."""
+    import socket
+
+    monkeypatch.delenv("HOSTNAME", raising=False)
+    text = submit_plugin(loaded(tmp_path, queue_section("Q")), "Q").submit(1, CYCLE, dry_run=True).description
+    host = socket.gethostname()
+    assert f'+FACTORY_JOBID = "{host}#$(Cluster).$(Process)"' in lines(text)
+    assert f"FACTORY_JOBID={host}#$(Cluster).$(Process)" in text and "$ENV(HOSTNAME)" not in text
+
+
+@pytest.mark.parametrize("plugin, body, expected", [
+    ("CondorPBS", "", "grid_resource = batch pbs"),
+    ("CondorLSF", "batchsubmit.condorlsf.host = login.example.org\n", "grid_resource = batch lsf login.example.org"),
+    ("CondorBatch", "batchsubmit.condorbatch.batch = flux\n", "grid_resource = batch flux"),
+    ("CondorSSH", "batchsubmit.condorssh.batch = slurm\nbatchsubmit.condorssh.host = login.example.org\n"
+                  "batchsubmit.condorssh.user = atlas\nbatchsubmit.condorssh.port = 2222\n",
+     "grid_resource = batch slurm atlas@login.example.org:2222"),
+])
+def test_apfs_pbs_and_lsf_names_flux_and_the_ssh_port_in_the_host(tmp_path, plugin, body, expected):
+    """CondorPBS/CondorLSF were unknown names; the port was written as --rgahp-port, which
+    remote_gahp refuses (every pilot failed): it belongs in the host, user@host:PORT."""
+    from apfctl.config.validate import check
+
+    ld = loaded(tmp_path, queue_section("Q", plugin, body))
+    assert not check(ld).errors, [str(e) for e in check(ld).errors]
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert expected in lines(text) and "rgahp-port" not in text
+
+
+def test_condorpbs_refuses_another_batch_system(tmp_path):
+    from apfctl.config.validate import check
+
+    ld = loaded(tmp_path, queue_section("Q", "CondorPBS", "batchsubmit.condorpbs.batch = slurm\n"))
+    assert any("CondorPBS submits to pbs" in str(e) for e in check(ld).errors)
 
 
 def test_a_profile_under_an_apf_parent_name_is_used(tmp_path):
@@ -268,3 +336,49 @@ def test_condor_ssh_takes_its_key_from_an_ssh_profile_as_apf_did(tmp_path):
     text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
     assert f"grid_resource = batch slurm atlas@login.example.org --rgahp-key {key}" in lines(text)
     assert "x509userproxy" not in text
+
+
+def test_the_arc_queue_and_arc_resources_make_one_adl_fragment(tmp_path):
+    """Defect: two arc_resources lines, and the later one (without the queue) won."""
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl.queue = grid
+        batchsubmit.condornordugrid.arc_resources = <SlotRequirement>8</SlotRequirement>
+        """))
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    assert [line for line in lines(text) if line.startswith("arc_resources")] == [
+        "arc_resources = <QueueName>grid</QueueName><SlotRequirement>8</SlotRequirement>"]
+
+
+def test_apfs_own_queue_level_rsl_keys_are_read_as_apf_did(tmp_path):
+    """APF's queues.conf example and AGIS plugin write nordugridrsl.* unprefixed, and AGIS adds
+    ``batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)``: mapped, or ignored with a warning."""
+    from apfctl.config.validate import check
+
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.scitokens_file = /etc/hostname
+        batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)
+        nordugridrsl.nordugridrsladd = (runtimeenvironment = APPS/HEP/ATLAS-SITE-LCG)(runtimeenvironment = ENV/PROXY)
+            (count = 8)(countpernode = 8)(memory = 2000)(walltime = 2880)
+        nordugridrsl.queue = grid
+        nordugridrsl.addenv.RUCIO_ACCOUNT = pilot
+        """))
+    report = check(ld)
+    assert not report.errors, [str(e) for e in report.errors]
+    assert not [w for w in report.warnings if "unknown key" in w], report.warnings
+    text = submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True).description
+    for line in ("arc_resources = <QueueName>grid</QueueName>", "arc_rte = APPS/HEP/ATLAS-SITE-LCG,ENV/PROXY",
+                 "request_cpus = 8", "request_memory = 2000"):
+        assert line in lines(text), text
+    assert "RUCIO_ACCOUNT=pilot" in text
+
+
+def test_ignored_rsl_is_named_in_a_warning(tmp_path, caplog):
+    ld = loaded(tmp_path, queue_section("Q", "CondorNordugrid", """
+        batchsubmit.condornordugrid.gridresource = arc01.example.org
+        batchsubmit.condornordugrid.nordugridrsl = (jobname = arc_pilot)
+        """))
+    with caplog.at_level("WARNING", logger="apfctl.condor"):
+        submit_plugin(ld, "Q").submit(1, CYCLE, dry_run=True)
+    assert "jobname = arc_pilot (batchsubmit.condornordugrid.nordugridrsl)" in caplog.text

@@ -54,3 +54,13 @@ def test_an_unreachable_pool_fails_its_queues(tmp_path, pool):
     pool.schedd(CondorWMSStatus.endpoint(ld.queue("VM_A"), ld.context)[0]).fail("query", "timeout")
     with pytest.raises(BackendError, match="timed out"):
         ask(ld, ["VM_A"])
+
+
+def test_cloud_mode_does_not_count_this_factorys_own_pilots_as_work(tmp_path, pool):
+    ld = loaded(tmp_path, queue_section("VM_ANY", body=POOL + "wmsqueue = ANY\n"))
+    schedd = pool.schedd(CondorWMSStatus.endpoint(ld.queue("VM_ANY"), ld.context)[0])
+    for _ in range(3):
+        schedd.add_job({"MATCH_APF_QUEUE": "USER", "JobStatus": 1})
+        schedd.add_job({"MATCH_APF_QUEUE": "VM_ANY", "ApfctlFactory": "test-factory", "JobStatus": 1})
+    schedd.add_job({"MATCH_APF_QUEUE": "VM_ANY", "ApfctlFactory": "another-factory", "JobStatus": 1})
+    assert ask(ld, ["VM_ANY"])["VM_ANY"]["ready"] == 4   # user jobs and another factory's pilots
