@@ -206,8 +206,7 @@ class BatchSubmitPlugin(Plugin, ABC):
         self.queue = queue
         self.factory = factory
 
-    @classmethod
-    def credential_audience(cls, name: str, queue: QueueConfig) -> str | None:
+    def credential_audience(self) -> str | None:
         """The audience a token for this queue's CE must carry (None: the backend has no CE).
 
         Raise the queue's ConfigError when it should have one and cannot be derived (no host).

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from apfctl.config.keys import Key
 from apfctl.config.model import FactoryConfig, QueueConfig
-from apfctl.errors import ConfigError
+from apfctl.errors import ApfctlError, ConfigError
 
 if TYPE_CHECKING:
     from apfctl.auth.manager import ProfileState
@@ -79,13 +79,6 @@ def profile_names(queue: QueueConfig) -> list[str]:
     return queue.getlist(key) if key else []
 
 
-def policy(queue: QueueConfig) -> str | None:
-    """The queue's ``batchsubmit.<plugin>.credential`` (token, proxy, both), or None when unset."""
-    plugin = (queue.getstr("batchsubmitplugin") or "").lower()
-    value = queue.typed(f"batchsubmit.{plugin}.credential", POLICY_KEY)
-    return value.lower() if value else None
-
-
 def auth_conf_path(factory: FactoryConfig) -> Path | None:
     from apfctl.config.generic import FACTORY_KEYS
 
@@ -113,62 +106,68 @@ def load_auth(factory: FactoryConfig) -> AuthConfig:
     return cached
 
 
-def queue_audience(queue: QueueConfig) -> str | None:
+def queue_audience(queue: QueueConfig, factory: FactoryContext) -> str | None:
     """The audience the queue's CE expects (from its batch submit plugin), None if it has none.
 
     ConfigError naming the queue's key when the plugin cannot derive one (no CE host).
     """
     from apfctl import plugins
 
-    name = queue.getstr("batchsubmitplugin") or ""
-    cls = plugins.find("batchsubmit", name)
-    return cls.credential_audience(plugins.canonical("batchsubmit", name), queue)
+    return plugins.batchsubmit_for(queue, factory).credential_audience()
 
 
-def _chosen(queue: QueueConfig, auth: AuthConfig) -> tuple[str, str, list[Profile]]:
+def _chosen(queue: QueueConfig, auth: AuthConfig, names_key: str | None = None,
+            policy_key: str | None = None) -> tuple[str, str, list[Profile]]:
     """(key, policy, profiles to use, token first); ConfigError at the queue's key when unusable."""
-    key = profile_key(queue) or ""
-    names = profile_names(queue)
+    key = names_key or profile_key(queue) or ""
+    names = queue.getlist(key) if key else []
     defined = [auth.profiles[name] for name in names if name in auth.profiles]
     if not defined:
         where = auth.path or "auth.conf ([Factory] authConf is not set)"
         problems = [f"profile {name}: {auth.errors[name].message}" if name in auth.errors
                     else f"profile {name} is not defined in {where}" for name in names]
         raise queue.error(key, "; ".join(problems), ",".join(names))
-    wanted = policy(queue)
+    plugin = (queue.getstr("batchsubmitplugin") or "").lower()
+    policy_key = policy_key or f"batchsubmit.{plugin}.credential"
+    wanted = queue.typed(policy_key, POLICY_KEY)
     if wanted is None:
         first = defined[0].kind
         wanted = {"token": "token", "x509": "proxy"}.get(first, first)
+    wanted = wanted.lower()
     if wanted == "ssh":
         return key, wanted, [defined[0]]
     chosen = []
     for kind in POLICY_KINDS[wanted]:
         profile = next((profile for profile in defined if profile.kind == kind), None)
         if profile is None:
-            plugin = (queue.getstr("batchsubmitplugin") or "").lower()
-            raise queue.error(key, f"credential policy {wanted} needs a {kind} profile among these "
-                                   f"(batchsubmit.{plugin}.credential)", ",".join(names))
+            raise queue.error(key, f"credential policy {wanted} ({policy_key}) needs a {kind} profile "
+                                   "among these", ",".join(names))
         chosen.append(profile)
     return key, wanted, chosen
 
 
-def resolve(queue: QueueConfig, factory: FactoryContext) -> QueueCredential | None:
+def resolve(queue: QueueConfig, factory: FactoryContext, names_key: str | None = None,
+            policy_key: str | None = None) -> QueueCredential | None:
     """The files the queue's pilots carry (None when it names no profile).
 
-    ConfigError naming the queue's key when its profiles are unusable, the policy cannot be
-    met, or a token must be obtained for a CE whose audience cannot be derived.
+    ``names_key``, ``policy_key``: where the profiles and the policy are read (default:
+    ``batchsubmit.<plugin>.proxy`` or ``.authprofile``, and ``.credential``), for plugins
+    that also read APF's parent plugin names. ConfigError naming the queue's key when its
+    profiles are unusable, the policy cannot be met, or a token must be obtained for a CE
+    whose audience cannot be derived.
     """
     from apfctl.auth import broker
     from apfctl.auth.manager import watched_file
 
-    if not profile_names(queue):
+    key = names_key or profile_key(queue)
+    if not key or not queue.getlist(key):
         return None
-    key, wanted, chosen = _chosen(queue, load_auth(factory.config))
+    key, wanted, chosen = _chosen(queue, load_auth(factory.config), key, policy_key)
     files: dict[str, Path] = {}
     audience = None
     for profile in chosen:
         if profile.obtains:
-            audience = queue_audience(queue)
+            audience = queue_audience(queue, factory)
             if audience is None:
                 raise queue.error(key, f"profile {profile.name} obtains a token per CE, and the queue's "
                                        "batch submit plugin has no CE audience", queue.get(key))
@@ -254,12 +253,12 @@ def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext,
             _, _, chosen = _chosen(queue, auth)
             targets = []
             for profile in chosen:
-                ce = queue_audience(queue) if profile.obtains else None
+                ce = queue_audience(queue, factory) if profile.obtains else None
                 candidates = [profile.name] if profile.obtains else [
                     other for other in profile_names(queue)
                     if other in auth.profiles and auth.profiles[other].kind == profile.kind]
                 targets.append((candidates, ce))
-        except ConfigError as exc:
+        except ApfctlError as exc:   # a config error, or a batch submit plugin that cannot load
             fields[name] = _error_field(profile_names(queue)[0], None, str(exc))
             continue
         picked = []
@@ -300,7 +299,7 @@ def queue_targets(loaded: Loaded) -> dict[str, list[str]]:
             _, _, chosen = _chosen(queue, auth)
             for profile in chosen:
                 if profile.obtains:
-                    ce = queue_audience(queue)
+                    ce = queue_audience(queue, loaded.context)
                     if ce is not None and ce not in targets.setdefault(profile.name, []):
                         targets[profile.name].append(ce)
         except Exception as exc:  # a broken queue shows in config check; the others carry on
