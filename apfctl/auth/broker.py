@@ -101,14 +101,13 @@ def obtain(profile: Profile, audience: str, path: Path, now: float | None = None
     """
     new = oidc.request_token(client(profile), audience, profile.setting("token.scope") or [],
                              profile.setting("token.groups") or [])
-    where = f"token from {profile.setting('token.issuer')}"
-    info = token.token_info(new, where, now)
+    info = token.token_info(new, "the issuer's token", now)
     try:
         token.check_claims(profile, info, audience)
     except CredentialError as exc:
-        raise CredentialError(f"{where}: {exc}") from None
+        raise CredentialError(f"the issuer's {exc}") from None
     if info.lifetime is not None and info.lifetime <= 0:
-        raise CredentialError(f"{where}: already expired")
+        raise CredentialError("the issuer's token is already expired")
     try:
         write_private(path, new + "\n")
         owner = profile.setting("token.owner")
@@ -139,12 +138,14 @@ def ensure(profile: Profile, audience: str, state_dir: Path, force: bool = False
                 return state
             obtain(profile, audience, path, now)
     except CredentialError as exc:
-        failure = f"profile {profile.name}: refreshing the token for {audience} failed: {exc}"
         if state.state == ERROR or state.lifetime is None or state.lifetime <= 0:
+            before = "" if state.error is None or not path.exists() else \
+                f"; the previous token: {state.error.removeprefix(f'profile {profile.name}: ')}"
             state.state = ERROR
-            state.error = failure if state.error is None else f"{state.error}; {failure}"
+            state.error = f"profile {profile.name}: no token for {audience}: {exc}{before}"
         else:
-            state.warning = f"{failure}; the previous token is kept ({state.lifetime} s left)"
+            state.warning = (f"profile {profile.name}: refreshing the token for {audience} failed: {exc}; "
+                             f"the previous token is kept ({state.lifetime} s left)")
         return state
     after = check(profile, audience, state_dir, now)
     after.renewed = True

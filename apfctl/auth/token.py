@@ -104,7 +104,7 @@ def check_claims(profile: Profile, info: TokenInfo, audience: str | None = None)
     """
     wanted = audience or profile.setting("token.audience")
     if wanted and wanted not in info.audience:
-        raise CredentialError(f"token audience {info.audience} lacks {wanted!r}")
+        raise CredentialError(f"token audience lacks {wanted!r} (it has {', '.join(info.audience)[:100] or 'none'})")
     missing = [scope for scope in profile.setting("token.scope") or [] if scope not in info.scopes]
     if missing:
         raise CredentialError(f"token scopes lack {' '.join(missing)}")

@@ -128,7 +128,7 @@ def test_no_previous_token_and_a_failing_issuer_is_an_error(tmp_path, write_auth
     issuer.mode = "fail"
     profile = broker_profile(write_auth, issuer, secret_file)
     state = broker.ensure(profile, CE_A, tmp_path / "state")
-    assert state.state == "error" and "no token for ce-a.example.org:9619 yet" in state.error
+    assert state.state == "error" and "profile wlcg: no token for ce-a.example.org:9619: " in state.error
     assert "answered HTTP 500" in state.error and not Path(state.file).exists()
 
 
