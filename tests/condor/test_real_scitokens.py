@@ -109,8 +109,8 @@ class TokenPools:
         for path in (ce, factory):
             path.chmod(0o644)
         for config in (self.pools.ce_config, self.pools.factory_config):
-            subprocess.run([str(self.pools.release / "sbin" / "condor_reconfig")], env={**os.environ, "CONDOR_CONFIG": config},
-                           capture_output=True, timeout=60, check=True)
+            subprocess.run([str(self.pools.release / "sbin" / "condor_reconfig")],
+                           env={**os.environ, "CONDOR_CONFIG": config}, capture_output=True, timeout=60, check=True)
         time.sleep(2)   # the daemons reread their configuration
 
     def close(self) -> None:
