@@ -168,3 +168,16 @@ def test_library_calls_for_one_queue(factory, tmp_path):
     with pytest.raises(ConfigError, match="profile nosuch is not defined"):
         resolve(loaded.queue("GONE"), loaded.context)
     assert "is not defined" in credential_status(loaded.queue("GONE"), loaded.context)["error"]
+
+
+def test_a_token_just_past_expiry_shows_no_negative_time_and_integer_lifetimes(tmp_path):
+    token = tmp_path / "past"
+    token.write_text(pki.make_jwt(time.time() - 15, aud="https://other.example.org") + "\n")
+    auth = tmp_path / "past.conf"
+    auth.write_text(f"[past]\nplugin = Token\ntoken.file = {token}\ntoken.audience = https://ce.example.org\n")
+    table = run(["auth", "check", "--auth-conf", str(auth)], tmp_path / "none.conf", tmp_path / "state")
+    assert table.returncode == 1 and "-1d" not in table.stdout and "0h00m" in table.stdout, table.stdout
+    as_json = run(["auth", "check", "--auth-conf", str(auth), "--format", "json"], tmp_path / "none.conf",
+                  tmp_path / "state")
+    [state] = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert state["lifetime"] == 0 and isinstance(state["lifetime"], int) and "lacks" in state["error"]
