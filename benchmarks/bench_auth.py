@@ -37,6 +37,7 @@ def main() -> None:
             (tmp / f"proxy{index}.pem").write_bytes(pki.make_proxy(user, dt.timedelta(hours=24 + index)))
             auth += [f"[p{index}]", "plugin = X509", f"x509.proxyfile = {tmp}/proxy{index}.pem"]
         (tmp / "token").write_text(pki.make_jwt(time.time() + 86400))
+        (tmp / "token").chmod(0o600)
         auth += [f"[p{PROFILES - 1}]", "plugin = Token", f"token.file = {tmp}/token"]
         (tmp / "auth.conf").write_text("\n".join(auth) + "\n")
         queues = ["[DEFAULT]", "enabled = True", "batchstatusplugin = Local", "batchsubmitplugin = Local",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from apfctl.auth import CredentialError, token, x509
+from apfctl.auth.files import too_open
 from apfctl.auth.profiles import Profile
 from apfctl.errors import ConfigError
 
@@ -130,6 +131,8 @@ def _check_token(profile: Profile, path: Path, state: ProfileState, ce: str | No
         state.issuer = profile.setting("token.issuer")
         if not path.exists():
             raise CredentialError(f"no token for {ce} yet (apfctl auth renew, or the next cycle, obtains it)")
+    elif path.exists() and (problem := too_open(path)) is not None:
+        raise CredentialError(f"token file {problem}")    # a bearer token is a secret
     info = token.read_token(path, now)
     state.subject, state.issuer = info.subject, info.issuer or state.issuer
     state.lifetime = info.lifetime

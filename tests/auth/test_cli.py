@@ -29,6 +29,7 @@ def factory(tmp_path: Path, user: pki.Identity) -> Path:
     (tmp_path / "fresh.pem").write_bytes(pki.make_proxy(user, 48 * HOUR))
     (tmp_path / "expired.pem").write_bytes(pki.make_proxy(user, -HOUR))
     (tmp_path / "token").write_text(pki.make_jwt(time.time() + 5 * 86400))
+    (tmp_path / "token").chmod(0o600)
     (tmp_path / "auth.conf").write_text(textwrap.dedent(f"""
         [DEFAULT]
         x509.renew = False
@@ -173,6 +174,7 @@ def test_library_calls_for_one_queue(factory, tmp_path):
 def test_a_token_just_past_expiry_shows_no_negative_time_and_integer_lifetimes(tmp_path):
     token = tmp_path / "past"
     token.write_text(pki.make_jwt(time.time() - 15, aud="https://other.example.org") + "\n")
+    token.chmod(0o600)
     auth = tmp_path / "past.conf"
     auth.write_text(f"[past]\nplugin = Token\ntoken.file = {token}\ntoken.audience = https://ce.example.org\n")
     table = run(["auth", "check", "--auth-conf", str(auth)], tmp_path / "none.conf", tmp_path / "state")

@@ -20,6 +20,7 @@ def token_profile(write_auth, token: Path, extra: str = "") -> profiles.Profile:
 
 def write_token(path: Path, exp: float | None, **claims) -> Path:
     path.write_text(pki.make_jwt(exp, **claims) + "\n")
+    path.chmod(0o600)
     return path
 
 
@@ -52,6 +53,7 @@ def test_past_and_near_expiry_tokens(tmp_path, write_auth):
 def test_malformed_token_is_an_error_naming_profile_and_file(tmp_path, write_auth, text, reason):
     token = tmp_path / "token"
     token.write_text(text)
+    token.chmod(0o600)
     state = manager.check(token_profile(write_auth, token))
     assert state.state == "error" and "profile ce-token" in state.error and str(token) in state.error
     assert reason in state.error
@@ -83,7 +85,7 @@ def test_renewal_command_writing_the_file_gets_its_path(tmp_path, write_auth):
     token = tmp_path / "token"
     fresh = pki.make_jwt(time.time() + 3 * 3600)
     command = tmp_path / "htgettoken"
-    command.write_text(f'#!/bin/sh\necho {fresh} > "$BEARER_TOKEN_FILE"\n')
+    command.write_text(f'#!/bin/sh\numask 077\necho {fresh} > "$BEARER_TOKEN_FILE"\n')
     command.chmod(0o755)
     state = manager.renew(token_profile(write_auth, token, f"token.renew.command = {command}"))
     assert state.renewed and state.state == "ok"
@@ -117,3 +119,10 @@ def test_a_failing_renewal_that_prints_the_token_does_not_leak_it(tmp_path, writ
                                                            "token.renew.output = stdout"))
     assert state.state == "error" and "exit code 3" in state.error
     assert "SECRETTOKEN" not in state.error
+
+
+def test_a_token_file_others_can_read_is_refused(tmp_path, write_auth):
+    token = write_token(tmp_path / "token", time.time() + 7200)
+    token.chmod(0o644)
+    state = manager.check(token_profile(write_auth, token))
+    assert state.state == "error" and "readable or writable by others (mode 0644; chmod 600)" in state.error

@@ -166,6 +166,7 @@ def test_a_file_token_of_the_wrong_audience_is_gated_though_its_lifetime_is_know
 
     token = tmp_path / "token"
     token.write_text(pki.make_jwt(time.time() + 7200, aud="https://other.example.org") + "\n")
+    token.chmod(0o600)
     (tmp_path / "auth.conf").write_text(f"[ce]\nplugin = Token\ntoken.file = {token}\n"
                                         f"token.audience = {CE_AUDIENCE}\n")
     ld = loaded(tmp_path, gated_queue("Q", """
