@@ -1,8 +1,8 @@
 """End to end with SciTokens: a CE pool that takes pilots only with a token for its audience.
 
 A private factory pool and CE pool (scripts/condor-pools.sh, the suite's pools script, in a
-folder of their own: the CE pool is reconfigured to require SciTokens, which the shared
-pools must not). The CE schedd authenticates HTCondor-C submissions with SCITOKENS only
+folder of their own, on the ports of ``APFCTL_SCITOKENS_PORTS`` or free ones: the CE pool is
+reconfigured to require SciTokens, which the shared pools must not). The CE schedd authenticates HTCondor-C submissions with SCITOKENS only
 (``SCHEDD.SEC_WRITE_AUTHENTICATION_METHODS``), checks ``SCITOKENS_SERVER_AUDIENCE`` and maps
 the test issuer's tokens to its user; the factory's HTCondor-C client offers SCITOKENS only.
 SciTokens authentication runs inside TLS: the CE schedd presents a host certificate of the
@@ -62,6 +62,13 @@ def seed_key_cache(cache_home: Path, issuer: str, jwks: dict) -> None:
         _owned(path, 0o700 if path.is_dir() else 0o600)
 
 
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 class TokenPools:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -79,15 +86,17 @@ class TokenPools:
         _owned(self.host_key, 0o600)
         self.cache_home = folder / "ce-cache"
         self.cache_home.mkdir(exist_ok=True)
-        previous = os.environ.get("XDG_CACHE_HOME")
-        os.environ["XDG_CACHE_HOME"] = str(self.cache_home)   # the daemons' key cache
+        # the daemons' key cache; ports of their own (APFCTL_SCITOKENS_PORTS, else free ones)
+        wanted = {"XDG_CACHE_HOME": str(self.cache_home),
+                  "APFCTL_CONDOR_PORTS": os.environ.get("APFCTL_SCITOKENS_PORTS")}
+        previous = {name: os.environ.get(name) for name in wanted}
         try:
+            for name, value in wanted.items():
+                _set_env(name, value)
             self.pools = start(folder)
         finally:
-            if previous is None:
-                os.environ.pop("XDG_CACHE_HOME")
-            else:
-                os.environ["XDG_CACHE_HOME"] = previous
+            for name, value in previous.items():
+                _set_env(name, value)
         self.audience = f"{self.pools.ce_schedd}:{self.pools.ce_port}"
         self.configure()
         seed_key_cache(self.cache_home, self.issuer.url, self.issuer.jwks())
