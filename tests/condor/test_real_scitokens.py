@@ -2,7 +2,8 @@
 
 A private factory pool and CE pool (scripts/condor-pools.sh, the suite's pools script, in a
 folder of their own, on the ports of ``APFCTL_SCITOKENS_PORTS`` or free ones: the CE pool is
-reconfigured to require SciTokens, which the shared pools must not). The CE schedd authenticates HTCondor-C submissions with SCITOKENS only
+reconfigured to require SciTokens, which the shared pools must not). The CE schedd
+authenticates HTCondor-C submissions with SCITOKENS only
 (``SCHEDD.SEC_WRITE_AUTHENTICATION_METHODS``), checks ``SCITOKENS_SERVER_AUDIENCE`` and maps
 the test issuer's tokens to its user; the factory's HTCondor-C client offers SCITOKENS only.
 SciTokens authentication runs inside TLS: the CE schedd presents a host certificate of the
