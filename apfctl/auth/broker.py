@@ -138,6 +138,7 @@ def ensure(profile: Profile, audience: str, state_dir: Path, force: bool = False
                 return state
             obtain(profile, audience, path, now)
     except CredentialError as exc:
+        state.refresh_error = str(exc)
         if state.state == ERROR or state.lifetime is None or state.lifetime <= 0:
             before = "" if state.error is None or not path.exists() else \
                 f"; the previous token: {state.error.removeprefix(f'profile {profile.name}: ')}"

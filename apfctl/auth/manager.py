@@ -45,6 +45,7 @@ class ProfileState:
     expires: int | None = None           # epoch seconds
     next_refresh: int | None = None      # epoch seconds (profiles with token.issuer)
     warning: str | None = None           # a refresh failed, the previous token is still used
+    refresh_error: str | None = None     # why the issuer gave no token (profiles with token.issuer)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -237,7 +237,9 @@ def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext,
     (it is delegated and must last the pilot's walltime) and the first error of either. With
     several profiles of the kind, the first usable one is reported, else the first one.
     ``refresh``: obtain tokens that are due first (``apfctl cycle``); a failed refresh that
-    leaves a valid token is logged once per (profile, CE).
+    leaves a valid token is logged once per (profile, CE). Once a profile's issuer has failed,
+    its other CEs are not asked again in this call (each attempt may take ``token.timeout``):
+    their tokens are kept while they last.
     """
     named = {queue.name: queue for queue in queues if profile_names(queue)}
     if not named:
@@ -247,6 +249,7 @@ def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext,
     except ConfigError as exc:
         return {name: _error_field(profile_names(queue)[0], None, str(exc)) for name, queue in named.items()}
     states: dict[tuple[str, str | None], ProfileState] = {}
+    failed: dict[str, str] = {}    # profile -> its issuer's failure in this call
     fields: dict[str, dict[str, Any]] = {}
     for name, queue in named.items():
         try:
@@ -265,7 +268,11 @@ def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext,
         for candidates, ce in targets:
             for candidate in candidates:
                 if (candidate, ce) not in states:
-                    state = profile_state(auth, candidate, ce, factory.state_dir, refresh)
+                    state = profile_state(auth, candidate, ce, factory.state_dir, refresh and candidate not in failed)
+                    if candidate in failed and state.error is not None:
+                        state.error += f"; not refreshed, its issuer failed in this cycle: {failed[candidate]}"
+                    if state.refresh_error:
+                        failed[candidate] = state.refresh_error
                     states[(candidate, ce)] = state
                     if state.warning:
                         log.warning("%s", state.warning)

@@ -235,3 +235,17 @@ def test_a_failed_refresh_keeps_the_token_and_is_logged_once_per_cycle(tmp_path,
     assert len(warnings) == 1 and "answered HTTP 500" in warnings[0] and "previous token is kept" in warnings[0]
     assert all(r["batch"]["credential"]["error"] is None for r in records)
     assert issuer.secret not in caplog.text
+
+
+def test_a_failing_issuer_is_asked_once_per_cycle_not_once_per_ce(tmp_path, pool, issuer):
+    issuer.mode = "fail"
+    queues = "".join(gated_queue(f"Q{n}", f"""
+        batchsubmit.condorce.gridresource = ce0{n}.example.org
+        batchsubmit.condorce.proxy = wlcg
+        """) for n in range(1, 4))
+    ld = loaded(tmp_path, queues, extra=f"authConf = {auth_conf(tmp_path, issuer)}")
+    records = collect(ld, ["Q1", "Q2", "Q3"], CYCLE, refresh_tokens=True)
+    assert issuer.requests.count("/.well-known/openid-configuration") == 1
+    errors = [r["batch"]["credential"]["error"] for r in records]
+    assert "answered HTTP 500" in errors[0]
+    assert all("not refreshed, its issuer failed in this cycle" in e and "HTTP 500" in e for e in errors[1:])
