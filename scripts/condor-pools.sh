@@ -71,7 +71,7 @@ find_release() {   # prints the release folder
     if master=$(command -v condor_master 2>/dev/null); then
         (cd "$(dirname "$(readlink -f "$master")")/.." && pwd -P); return
     fi
-    tarball=$(ls "$SHARED"/htcondor-*.tar.gz 2>/dev/null | head -1 || true)
+    tarball=$(find "$SHARED" -maxdepth 1 -name 'htcondor-*.tar.gz' 2>/dev/null | sort | head -1 || true)
     [ -n "$tarball" ] || die "no HTCondor: set APFCTL_HTCONDOR, put condor_master on PATH, or provide $SHARED/htcondor-*.tar.gz"
     unpack "$tarball"
 }
@@ -125,7 +125,9 @@ up() {
         say "pools already up ($ENV_FILE)"; cat "$ENV_FILE"; return
     fi
     read -r factory_port ce_port <<<"${APFCTL_CONDOR_PORTS:-$(free_port) $(free_port)}"
-    [ -n "$ce_port" ] && [ "$factory_port" != "$ce_port" ] || die "APFCTL_CONDOR_PORTS needs two different ports"
+    if [ -z "$ce_port" ] || [ "$factory_port" = "$ce_port" ]; then
+        die "APFCTL_CONDOR_PORTS needs two different ports"
+    fi
     mkdir -p "$DIR/work"
     chmod 1777 "$DIR/work"   # jobs run as the pool's user: the folders they write must be writable
     start_pool factory "$factory_port" 4
@@ -162,7 +164,7 @@ down() {
 case ${1:-} in
     up) up ;;
     down) down ;;
-    env) [ -f "$ENV_FILE" ] && cat "$ENV_FILE" || die "no pools up ($ENV_FILE missing)" ;;
+    env) if [ -f "$ENV_FILE" ]; then cat "$ENV_FILE"; else die "no pools up ($ENV_FILE missing)"; fi ;;
     -h|--help) usage ;;
     *) usage >&2; exit 2 ;;
 esac

@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from oidc_issuer import Issuer
 
 from apfctl.auth import broker, manager, profiles, token
 from apfctl.errors import ConfigError
+from tests.auth.oidc_issuer import Issuer
 
 CE_A, CE_B = "ce-a.example.org:9619", "ce-b.example.org:9619"
 

@@ -30,7 +30,7 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
 
-from real_pools import IN_CI, Pools, PoolsUnavailable, ads, session_pools, use_config  # noqa: E402
+from tests.condor.real_pools import IN_CI, Pools, PoolsUnavailable, ads, session_pools, use_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -85,14 +85,19 @@ class RealFactory:
 
 
 @pytest.fixture
-def real(condor_pools, tmp_path):
-    """The factory pool's schedd for one test; every job of the test's queues is removed after."""
+def real(condor_pools, monkeypatch):
+    """The factory pool's schedd for one test; every job of the test's queues is removed after.
+
+    The test runs in its job-writable folder: a job's Iwd is the submitter's working folder,
+    which the pool's user must reach (a clone under /root is not reachable).
+    """
     import htcondor2
 
     tag = uuid.uuid4().hex[:8]
     folder = condor_pools.work / f"t-{tag}"
     folder.mkdir(mode=0o777)
     folder.chmod(0o777)
+    monkeypatch.chdir(folder)
     umask = os.umask(0)   # folders apfctl makes (log folders) must be writable by the jobs' owner
     try:
         with use_config(condor_pools.factory_config):

@@ -28,14 +28,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from auth import pki
-from auth.oidc_issuer import Issuer
-from condor_helpers import loaded
-from real_pools import IN_CI, PoolsUnavailable, start, stop, use_config, wait_for
-from test_real_schedd import section
 
 from apfctl.auth import broker, token
 from apfctl.stages.cycle import run_cycle
+from tests.auth import pki
+from tests.auth.oidc_issuer import Issuer
+from tests.condor.condor_helpers import loaded, real_section
+from tests.condor.real_pools import IN_CI, PoolsUnavailable, start, stop, use_config, wait_for
 
 pytestmark = pytest.mark.condor_pool
 
@@ -178,8 +177,8 @@ def test_the_brokers_token_is_accepted_and_a_token_for_another_ce_is_refused(tok
     ce_body = (f"batchsubmit.{{p}}.gridresource = {pools.ce_schedd}\nbatchsubmit.{{p}}.port = {pools.ce_port}\n"
                "schedplugin = Fixed, CredentialLifetime\nsched.fixed.pilotspercycle = 1\n")
     good, wrong = f"GOOD_{tag}", f"WRONG_{tag}"
-    ld = loaded(work, section(good, str(pilot), "CondorCE", ce_body + "batchsubmit.{p}.proxy = wlcg\n")
-                + section(wrong, str(pilot), "CondorCE", ce_body + "batchsubmit.{p}.proxy = elsewhere\n"),
+    ld = loaded(work, real_section(good, str(pilot), "CondorCE", ce_body + "batchsubmit.{p}.proxy = wlcg\n")
+                + real_section(wrong, str(pilot), "CondorCE", ce_body + "batchsubmit.{p}.proxy = elsewhere\n"),
                 extra=f"authConf = {auth}")
     umask = os.umask(0)
     try:

@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from auth.oidc_issuer import Issuer
-from condor_helpers import loaded, queue_section, submit_plugin
 
 from apfctl.auth import broker
 from apfctl.config.validate import check
 from apfctl.stages.cycle import run_cycle
 from apfctl.stages.decide import Decider
 from apfctl.stages.status import collect
+from tests.auth.oidc_issuer import Issuer
+from tests.condor.condor_helpers import loaded, queue_section, submit_plugin
 
 CYCLE = "20261201T060000Z-7c1d"
 CE_AUDIENCE = "ce01.example.org:9619"
@@ -162,7 +162,7 @@ def test_no_usable_token_gates_the_queue_with_the_reason_in_its_trace(tmp_path, 
 def test_a_file_token_of_the_wrong_audience_is_gated_though_its_lifetime_is_known(tmp_path, pool):
     import time
 
-    from auth import pki
+    from tests.auth import pki
 
     token = tmp_path / "token"
     token.write_text(pki.make_jwt(time.time() + 7200, aud="https://other.example.org") + "\n")

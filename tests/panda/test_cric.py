@@ -332,8 +332,10 @@ def test_cache_age_text():
 
 def test_cric_sections_become_submit_descriptions(tmp_path: Path):
     """The keys CRIC writes are the ones CondorCE and CondorARC read (a dry run, no schedd)."""
+    (tmp_path / "proxy").write_text("x")   # CE and ARC pilots need a credential (the site's defaults give it)
     (tmp_path / "defaults.conf").write_text("[DEFAULT]\nwmsstatusplugin = Panda\nbatchstatusplugin = Condor\n"
-                                            "schedplugin = Ready\nexecutable = /bin/true\n")
+                                            "schedplugin = Ready\nexecutable = /bin/true\n"
+                                            f"batchsubmit.condorbase.x509userproxy = {tmp_path / 'proxy'}\n")
     doc = write_doc(tmp_path, document())
     factory = write_factory(tmp_path, str(doc), extra="config.queues.cric.defaultsfiles = defaults.conf\n")
     records = "".join(json.dumps({"apfctl": 1, "queue": q, "cycle": "20261125T060000Z-beef",
