@@ -132,7 +132,7 @@ def _check_token(profile: Profile, path: Path, state: ProfileState, ce: str | No
         state.issuer = profile.setting("token.issuer")
         if not path.exists():
             raise CredentialError(f"no token for {ce} yet (apfctl auth renew, or the next cycle, obtains it)")
-    elif path.exists() and (problem := too_open(path)) is not None:
+    if path.exists() and (problem := too_open(path)) is not None:
         raise CredentialError(f"token file {problem}")    # a bearer token is a secret
     info = token.read_token(path, now)
     state.subject, state.issuer = info.subject, info.issuer or state.issuer

@@ -211,3 +211,14 @@ def test_parallel_refreshes_never_show_a_half_written_token(tmp_path, write_auth
         assert worker.exitcode == 0
     assert len(issuer.issued) == 31 and not list(path.parent.glob(".*.jwt.*"))
     assert manager.check(profile, CE_A, state_dir).state == "ok"
+
+
+def test_an_obtained_token_made_readable_by_others_is_refused_and_replaced(tmp_path, write_auth, issuer, secret_file):
+    profile = broker_profile(write_auth, issuer, secret_file)
+    state_dir = tmp_path / "state"
+    path = Path(broker.ensure(profile, CE_A, state_dir).file)
+    path.chmod(0o644)
+    checked = manager.check(profile, CE_A, state_dir)
+    assert checked.state == "error" and "readable or writable by others" in checked.error
+    again = broker.ensure(profile, CE_A, state_dir)     # unusable, so obtained again: private
+    assert again.state == "ok" and again.renewed and stat.S_IMODE(path.stat().st_mode) == 0o600
