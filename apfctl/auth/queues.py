@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -269,8 +269,9 @@ def credential_statuses(queues: Iterable[QueueConfig], factory: FactoryContext,
             for candidate in candidates:
                 if (candidate, ce) not in states:
                     state = profile_state(auth, candidate, ce, factory.state_dir, refresh and candidate not in failed)
-                    if candidate in failed and state.error is not None:
-                        state.error += f"; not refreshed, its issuer failed in this cycle: {failed[candidate]}"
+                    if candidate in failed and state.error is not None:   # a copy: states are cached
+                        state = replace(state, error=f"{state.error}; not refreshed, its issuer failed in "
+                                                     f"this cycle: {failed[candidate]}")
                     if state.refresh_error:
                         failed[candidate] = state.refresh_error
                     states[(candidate, ce)] = state
