@@ -54,7 +54,8 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
                 assert all(field["error"] is None for field in fields), fields[:3]
                 print(f"auth.token_broker_{label}: {elapsed:.3f} s for {QUEUES} queues / {CES} CEs, "
-                      f"{len(issuer.issued)} tokens obtained so far (budget {budget:g} s, ratio {elapsed / budget:.2f})")
+                      f"{len(issuer.issued)} tokens obtained so far "
+                      f"(budget {budget:g} s, ratio {elapsed / budget:.2f})")
     finally:
         issuer.stop()
 
