@@ -9,6 +9,7 @@ looked at. Pilots are counted on the factory side, as the factory sees them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -16,7 +17,7 @@ import pytest
 
 from apfctl.record import new_cycle_id
 from apfctl.stages.status import collect
-from tests.condor.condor_helpers import batch, loaded, real_section, submit_plugin
+from tests.condor.condor_helpers import OWNER, batch, loaded, real_section, submit_plugin
 from tests.condor.real_pools import IN_CI, wait_for
 
 pytestmark = pytest.mark.condor_pool
@@ -70,11 +71,16 @@ def test_condorbatch_pilots_run_as_slurm_jobs_through_the_blahp(real):
     ids = submit_plugin(ld, queue).submit(1, new_cycle_id()).ids
     assert len(ids) == 1
     # the gridmanager hands the job to the blahp, which sbatches it: GridJobId names the Slurm job
-    grid_id = wait_for(lambda: (found := real.jobs("GridJobId =!= undefined", ["GridJobId"]))
-                       and found[0]["GridJobId"], "the blahp to submit to Slurm", timeout=240)
-    assert grid_id.startswith("batch slurm ")
-    wait_for(lambda: len(real.jobs(projection=["ExitCode"], history=True)) == 1,
-             "the Slurm job to complete", timeout=300)
+    [ad] = wait_for(lambda: real.jobs(projection=["GridJobId", "ExitCode"], history=True),
+                    "the Slurm job to complete", timeout=300)
+    found = re.search(r"^batch slurm .*\bslurm/\d+/(\d+)$", ad["GridJobId"])
+    assert found, ad["GridJobId"]
+    assert ad["ExitCode"] == 0
+    accounting = subprocess.run(["sacct", "-n", "-X", "-P", "-j", found.group(1), "-o", "State,User,JobName"],
+                                capture_output=True, text=True, timeout=60, check=False)
+    if accounting.returncode == 0:   # (a Slurm without accounting has only its job-completion log)
+        state, user, name = accounting.stdout.strip().split("|")
+        assert (state, user, name[:3]) == ("COMPLETED", OWNER, "bl_"), accounting.stdout   # the blahp's job
     counts = batch(ld, queue)
     assert (counts["done_1h"], counts["fault_1h"]) == (1, 0)
 
