@@ -223,6 +223,13 @@ class BatchSubmitPlugin(Plugin, ABC):
         """This plugin for pilots of one resource type and size; None if the backend cannot."""
         return None
 
+    def credential_audience(self) -> str | None:
+        """The audience a token for this queue's CE must carry (None: the backend has no CE).
+
+        Raise the queue's ConfigError when it should have one and cannot be derived (no host).
+        """
+        return None
+
     @abstractmethod
     def find_submitted(self, cycle: str) -> list[str]:
         """Ids of this queue's pilots already stamped with ``cycle`` (idempotency)."""

@@ -1,7 +1,7 @@
 """Credentials in the status stage: ``batch.credential`` for 1,000 queues sharing 4 profiles.
 
 Every queue names a profile (``batchsubmit.local.proxy``); the status stage asks
-:func:`apfctl.credentials.credential_statuses` once for all of them. The proxies and the
+:func:`apfctl.auth.queues.credential_statuses` once for all of them. The proxies and the
 token are read once per profile (then reused while the file is unchanged), so the
 cost per cycle should stay a small part of ``cycle --all``'s 10 s budget for 1,000
 queues: budget 0.5 s, cold (first call reads the PEMs) and warm.
@@ -20,7 +20,7 @@ BUDGET_S = 0.5
 
 
 def main() -> None:
-    from apfctl import credentials
+    from apfctl.auth import queues as credentials
     from apfctl.config.loader import load
     from tests.auth import pki
 
@@ -33,6 +33,7 @@ def main() -> None:
             (tmp / f"proxy{index}.pem").write_bytes(pki.make_proxy(user, dt.timedelta(hours=24 + index)))
             auth += [f"[p{index}]", "plugin = X509", f"x509.proxyfile = {tmp}/proxy{index}.pem"]
         (tmp / "token").write_text(pki.make_jwt(time.time() + 86400))
+        (tmp / "token").chmod(0o600)
         auth += [f"[p{PROFILES - 1}]", "plugin = Token", f"token.file = {tmp}/token"]
         (tmp / "auth.conf").write_text("\n".join(auth) + "\n")
         queues = ["[DEFAULT]", "enabled = True", "batchstatusplugin = Local", "batchsubmitplugin = Local",

@@ -2,12 +2,15 @@
 
 Each section is a profile named by queues (``batchsubmit.<plugin>.proxy = <profile>``);
 ``plugin`` selects its kind: ``X509`` (a proxy file, renewed with voms-proxy-init or
-myproxy-get-delegation), ``Token`` (a bearer token file, renewed by a configured command)
-or ``SSH`` (key files, which do not expire). Keys apfctl adds to APF's are marked "new".
+myproxy-get-delegation), ``Token`` or ``SSH`` (key files, which do not expire). A token
+profile either names a file (renewed by a configured command, or by someone else) or an
+issuer it obtains tokens from itself, one per CE (``token.issuer``, see
+:mod:`apfctl.auth.broker`). Keys apfctl adds to APF's are marked "new".
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,6 @@ from apfctl.config.ini import DEFAULT_SECTION, merge_layers, parse_file
 from apfctl.config.keys import Key, match_key
 from apfctl.config.model import Section
 from apfctl.errors import ConfigError
-
-KINDS = ("x509", "token", "ssh")
 
 COMMON_KEYS: dict[str, Key] = {
     "plugin": Key("str", None, required=True, choices=("X509", "Token", "SSH"), doc="the kind of credential"),
@@ -53,10 +54,22 @@ X509_KEYS: dict[str, Key] = {
 }
 
 TOKEN_KEYS: dict[str, Key] = {
-    "token.file": Key("path", None, required=True, doc="the bearer token file (a JWT)"),
-    "token.minlife": Key("int", 3600, minimum=0, doc="renew when less than this is left, seconds"),
-    "token.audience": Key("str", None, doc="the audience the token must carry"),
-    "token.scope": Key("list", None, doc="scopes the token must carry"),
+    "token.file": Key("path", None, doc="the bearer token file (a JWT); not with token.issuer"),
+    "token.minlife": Key("int", 3600, minimum=0,
+                         doc="renew when less than this is left, seconds (token.file profiles)"),
+    "token.audience": Key("str", None, doc="the audience the token must carry (token.file profiles)"),
+    "token.scope": Key("list", None, doc="scopes the token must carry (and that token.issuer is asked for)"),
+    "token.issuer": Key("str", None, doc="new: obtain tokens from this OIDC issuer (https URL), one per CE"),
+    "token.client_id": Key("str", None, doc="new: the OAuth2 client id at token.issuer"),
+    "token.client_secret_file": Key("path", None, doc="new: a file (mode 0600) holding the client secret"),
+    "token.groups": Key("list", None, doc="new: wlcg.groups to ask for and require, e.g. /atlas"),
+    "token.cafile": Key("path", None, doc="new: CA bundle to verify token.issuer with (default: the system's)"),
+    "token.owner": Key("str", None, doc="new: chown obtained tokens (and their folder) to this user, "
+                                        "for a gridmanager running as another user"),
+    "token.refresh.interval": Key("int", 600, minimum=1,
+                                  doc="new: seconds between refreshes (the cycle or renew timer interval)"),
+    "token.margin": Key("int", 300, minimum=0,
+                        doc="new: a token must outlive the refresh interval by this much, seconds"),
     "token.renew.command": Key("str", None, doc="a command line that renews the token"),
     "token.renew.output": Key("str", "file", choices=("file", "stdout"),
                               doc="file: the command writes token.file; stdout: it prints the token"),
@@ -81,6 +94,11 @@ class Profile:
     kind: str
     section: Section
 
+    @property
+    def obtains(self) -> bool:
+        """True for a token profile that obtains its tokens from ``token.issuer`` (one per CE)."""
+        return self.kind == "token" and bool(self.section.get("token.issuer"))
+
     def setting(self, key: str) -> Any:
         spec = match_key(KIND_KEYS[self.kind], key) or COMMON_KEYS[key]
         return self.section.typed(key, spec)
@@ -102,7 +120,44 @@ def profile_from_section(section: Section) -> Profile:
             section.typed(key, spec)
     if kind == "x509":
         _check_x509(profile)
+    elif kind == "token":
+        _check_token(profile)
     return profile
+
+
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")     # RFC 6749 §3.3
+ISSUER_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+LOCAL_ISSUER_URL = re.compile(r"^http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+OBTAINING_KEYS = ("token.issuer", "token.client_id", "token.client_secret_file")
+
+
+def _check_token(profile: Profile) -> None:
+    section = profile.section
+    for key in ("token.scope", "token.groups"):
+        for word in profile.setting(key) or []:
+            if not SCOPE_TOKEN.match(word) or (key == "token.groups" and not word.startswith("/")):
+                what = "a group (/vo[/subgroup])" if key == "token.groups" else "a scope (RFC 6749 characters)"
+                raise section.error(key, f"{word!r} is not {what}", section.get(key))
+    if not any(key in section for key in OBTAINING_KEYS):
+        if not profile.setting("token.file"):
+            raise section.error("token.file", "required key is missing (a path), or set token.issuer")
+        return
+    for key in OBTAINING_KEYS:
+        if not profile.setting(key):
+            raise section.error(key, "required key is missing (token profiles that obtain tokens "
+                                     f"need {', '.join(OBTAINING_KEYS)})")
+    issuer = profile.setting("token.issuer")
+    if not (ISSUER_URL.match(issuer) or LOCAL_ISSUER_URL.match(issuer)):
+        raise section.error("token.issuer", "not an https URL of an issuer", issuer)
+    for key in ("token.file", "token.renew.command", "token.audience"):
+        if key in section:
+            raise section.error(key, "not used with token.issuer: the broker keeps one token per CE, "
+                                     "with the CE's audience, in the state folder", section.get(key))
+    from apfctl.auth.files import too_open
+
+    problem = too_open(Path(profile.setting("token.client_secret_file")))
+    if problem is not None:
+        raise section.error("token.client_secret_file", problem, section.get("token.client_secret_file"))
 
 
 def _check_x509(profile: Profile) -> None:

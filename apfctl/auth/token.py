@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import shlex
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from apfctl.auth import CredentialError
 from apfctl.auth.commands import CommandError, run
+from apfctl.auth.files import write_private
 from apfctl.auth.profiles import Profile
 
 
@@ -28,6 +28,9 @@ class TokenInfo:
     lifetime: float | None                # seconds left
     audience: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    issuer: str | None = None
+    issued: float | None = None           # epoch seconds (iat)
+    groups: list[str] = field(default_factory=list)   # wlcg.groups
 
 
 def decode_claims(token: str) -> dict[str, Any]:
@@ -53,38 +56,66 @@ def read_token(path: Path, now: float | None = None) -> TokenInfo:
         raise CredentialError(f"token file {path} does not exist") from None
     except (OSError, UnicodeError) as exc:
         raise CredentialError(f"cannot read token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return token_info(text, f"token file {path}", now)
+
+
+def token_info(text: str, where: str, now: float | None = None) -> TokenInfo:
+    """The claims that matter of a token's text; CredentialError starting with ``where``.
+
+    The messages quote claims only by name and type: a token's text is a secret.
+    """
     try:
         claims = decode_claims(text)
     except ValueError as exc:
-        raise CredentialError(f"token file {path}: {exc}") from None
-    exp = claims.get("exp")
-    if exp is not None and (isinstance(exp, bool) or not isinstance(exp, (int, float))):
-        raise CredentialError(f"token file {path}: exp claim {exp!r} is not a number")
-    audience = _words(path, "aud", claims.get("aud"), split=False)
-    scopes = _words(path, "scope", claims.get("scope") or claims.get("scp"), split=True)
+        raise CredentialError(f"{where}: {exc}") from None
+    times = {}
+    for claim in ("exp", "iat"):
+        value = claims.get(claim)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise CredentialError(f"{where}: {claim} claim is not a number ({type(value).__name__})")
+        times[claim] = value
+    audience = _words(where, "aud", claims.get("aud"), split=False)
+    scopes = _words(where, "scope", claims.get("scope") or claims.get("scp"), split=True)
+    groups = _words(where, "wlcg.groups", claims.get("wlcg.groups"), split=False)
+    issuer = claims.get("iss")
+    subject = claims.get("sub")
     now = time.time() if now is None else now
-    return TokenInfo(claims.get("sub"), exp, None if exp is None else exp - now, audience, scopes)
+    exp = times["exp"]
+    return TokenInfo(subject if isinstance(subject, str) else None, exp, None if exp is None else exp - now,
+                     audience, scopes, issuer if isinstance(issuer, str) else None, times["iat"], groups)
 
 
-def _words(path: Path, claim: str, value: object, *, split: bool) -> list[str]:
-    """A string or list claim as a list of strings; CredentialError for any other JSON type."""
+def _words(where: str, claim: str, value: object, *, split: bool) -> list[str]:
+    """A string or list-of-strings claim as a list; CredentialError for any other JSON type."""
     if not value:
         return []
     if isinstance(value, str):
         return value.split() if split else [value]
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    raise CredentialError(f"token file {path}: {claim} claim {value!r} is neither a string nor a list")
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise CredentialError(f"{where}: {claim} claim is neither a string nor a list of strings")
 
 
-def check_claims(profile: Profile, info: TokenInfo) -> None:
-    """CredentialError when the token lacks the audience or scopes the profile asks for."""
-    wanted = profile.setting("token.audience")
+def check_claims(profile: Profile, info: TokenInfo, audience: str | None = None) -> None:
+    """CredentialError when the token lacks the audience, scopes or groups the profile asks for.
+
+    ``audience``: the CE's (tokens a profile obtains per CE); else ``token.audience``.
+    A token obtained from ``token.issuer`` must also come from that issuer and carry ``exp``.
+    """
+    wanted = audience or profile.setting("token.audience")
     if wanted and wanted not in info.audience:
-        raise CredentialError(f"token audience {info.audience} lacks {wanted!r}")
+        raise CredentialError(f"token audience lacks {wanted!r} (it has {', '.join(info.audience)[:100] or 'none'})")
     missing = [scope for scope in profile.setting("token.scope") or [] if scope not in info.scopes]
     if missing:
         raise CredentialError(f"token scopes lack {' '.join(missing)}")
+    groups = [group for group in profile.setting("token.groups") or [] if group not in info.groups]
+    if groups:
+        raise CredentialError(f"token wlcg.groups lack {' '.join(groups)}")
+    if profile.obtains:
+        if info.expires is None:
+            raise CredentialError("token has no exp claim")
+        if info.issuer != profile.setting("token.issuer"):
+            raise CredentialError(f"token issuer {info.issuer!r} is not {profile.setting('token.issuer')!r}")
 
 
 def renew(profile: Profile) -> None:
@@ -108,18 +139,6 @@ def renew(profile: Profile) -> None:
         except ValueError as exc:
             raise CredentialError(f"profile {profile.name}: the renewal command printed no token ({exc})") from None
         try:
-            _write_private(path, token + "\n")
+            write_private(path, token + "\n")
         except OSError as exc:
             raise CredentialError(f"profile {profile.name}: cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with a file only its owner can read."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="ascii") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -48,13 +48,17 @@ def read_proxy(path: Path, now: _dt.datetime | None = None) -> ProxyInfo:
 def voms_lifetime(profile: Profile, path: Path) -> float | None:
     """Seconds left on the proxy's VOMS attributes (voms-proxy-info), for profiles with a vorole.
 
-    None for a plain proxy (no ``x509.vorole``) or without the tool. ``CredentialError``
-    when the proxy has no VOMS attributes or the expected VO is missing from them.
+    None for a plain proxy (no ``x509.vorole``). ``CredentialError`` when the proxy has no
+    VOMS attributes, the expected VO is missing from them, or the tool is not installed
+    (nothing could check the attributes the CE will check).
     """
     vorole = profile.setting("x509.vorole")
     command = profile.setting("x509.vomsinfo.command")
-    if not vorole or shutil.which(command) is None:
+    if not vorole:
         return None
+    if shutil.which(command) is None:
+        raise CredentialError(f"x509.vorole is set and {command} is not installed, so the VOMS attributes "
+                              "of the proxy cannot be checked (Debian: voms-clients)")
     timeout = profile.setting("x509.timeout")
     try:
         result = run([command, "-dont-verify-ac", "-actimeleft", "-file", str(path)], timeout=timeout, check=False)

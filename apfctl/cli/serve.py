@@ -17,7 +17,7 @@ DEFAULT_HOST = "127.0.0.1"
 
 def _secret_files(loaded: Any) -> list[str]:
     """auth.conf and every file its profiles name (never served, even inside baseLogDir)."""
-    from apfctl.credentials import load_auth
+    from apfctl.auth.queues import load_auth
 
     try:
         auth = load_auth(loaded.factory)

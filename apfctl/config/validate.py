@@ -193,7 +193,7 @@ def _check_resources(queue: QueueConfig, loaded: Loaded, report: Report) -> None
 
 def _check_profiles(loaded: Loaded, names: list[str], report: Report) -> None:
     """auth.conf profiles named by queues (``batchsubmit.<plugin>.proxy``) must exist and be usable."""
-    from apfctl.credentials import check_profiles
+    from apfctl.auth.queues import check_profiles
 
     for error in check_profiles(loaded, names):
         report.errors.append(error)

@@ -46,7 +46,7 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
         if not mine:
             return result
         ledger = None if dry_run else stack.enter_context(Ledger.for_factory(loaded))
-        records = collect(loaded, mine, cycle, ledger)
+        records = collect(loaded, mine, cycle, ledger, refresh_tokens=not dry_run)
         decider = Decider(loaded)
         submitter = Submitter(loaded, ledger, dry_run=dry_run)
         for record in records:

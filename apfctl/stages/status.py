@@ -113,10 +113,12 @@ def _query_batch(loaded: Loaded, group: Group, endpoint: Hashable) -> dict[str, 
 
 
 def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None,
-            ledger: Ledger | None = None, *, batch_only: bool = False) -> list[Record]:
+            ledger: Ledger | None = None, refresh_tokens: bool = False, *,
+            batch_only: bool = False) -> list[Record]:
     """One record per queue, with its ``wms`` and ``batch`` sections.
 
     ``ledger``: an open ledger to read submitted totals from (cycle has one); else it is opened.
+    ``refresh_tokens``: obtain the tokens that are due before reporting them (cycle does).
     ``batch_only`` (``apfctl monitor --live``): only the batch systems' counts, no WMS query,
     credentials or submitted totals; such records are for showing, not for deciding.
     """
@@ -141,7 +143,7 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
     for queue in queues:
         if queue.getstr("wmsstatusplugin") is None:
             records[queue.name]["wms"] = build.no_wms(isotime())
-    _add_credentials(loaded, queues, records)
+    _add_credentials(loaded, queues, records, refresh_tokens)
     _add_submitted_totals(loaded, records.values(), ledger)
     return [records[q.name] for q in queues]
 
@@ -169,12 +171,13 @@ def _add_submitted_totals(loaded: Loaded, records: Iterable[Record], ledger: Led
             batch["submitted_total"] = totals.get(record["queue"], 0)
 
 
-def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record]) -> None:
+def _add_credentials(loaded: Loaded, queues: Sequence[QueueConfig], records: dict[str, Record],
+                     refresh: bool) -> None:
     """``batch.credential`` of queues that name an auth.conf profile (CredentialLifetime reads it)."""
-    from apfctl.credentials import credential_statuses
+    from apfctl.auth.queues import credential_statuses
 
     try:
-        statuses = credential_statuses(queues, loaded.context)
+        statuses = credential_statuses(queues, loaded.context, refresh=refresh)
     except Exception as exc:  # a credential problem must not cost the other queues their status
         log.warning("credential lifetimes unknown: %s", describe_error(exc))
         log.debug("credential status failed", exc_info=True)

@@ -45,6 +45,8 @@ BASE_KEYS: dict[str, Key] = {
     "condor_attributes.*": Key("str", None, doc="condor_attributes.<cmd> = <value>: one extra line"),
     "proxy": Key("list", None, doc="auth.conf profiles; the first one is the pilots' credential"),
     "authprofile": Key("list", None, doc="the same as proxy"),
+    "credential": Key("str", None, choices=("token", "proxy", "both"),
+                      doc="what pilots carry from the profiles: token, proxy or both (default: the first's kind)"),
     "proxyfile": Key("path", None, doc="X509 proxy file (x509userproxy)"),
     "x509userproxy": Key("path", None, doc="X509 proxy file"),
     "scitokens_file": Key("path", None, doc="SciToken (bearer token) file"),
@@ -88,10 +90,10 @@ class CondorBase(BatchSubmitPlugin):
             plugin = cls(name, queue, factory)
             plugin.describe(1, "check")
             release_rules(plugin.q)
-            credential = plugin.credential()
-            if credential is not None:
+            carried = plugin.credentials()
+            for credential in carried:
                 credentials.require_file(credential)
-            elif cls.NEEDS_CREDENTIAL:
+            if not carried and cls.NEEDS_CREDENTIAL:
                 return [f"{plugin.q.key('x509userproxy')}: {name} pilots need a credential and none is set: "
                         f"HTCondor requires a proxy or a token for them (set {plugin.q.key('proxy')}, "
                         f"{plugin.q.key('x509userproxy')} or {plugin.q.key('scitokens_file')})"]
@@ -209,12 +211,11 @@ class CondorBase(BatchSubmitPlugin):
         return words
 
     def add_credential(self, d: Description) -> None:
-        credential = self.credential()
-        if credential is not None:
+        for credential in self.credentials():
             d.add(credential.command, str(credential.path), credential.source)
 
-    def credential(self) -> credentials.Credential | None:
-        return credentials.pilot_credential(self.q)
+    def credentials(self) -> list[credentials.Credential]:
+        return credentials.pilot_credentials(self.q)
 
     # -- the schedd: pilots.py and clean.py -----------------------------------------------------
     def find_submitted(self, cycle: str) -> list[str]:
@@ -223,8 +224,7 @@ class CondorBase(BatchSubmitPlugin):
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
         try:
             text = self.describe(n, cycle)
-            credential = self.credential()
-            if credential is not None and not dry_run:
+            for credential in [] if dry_run else self.credentials():
                 credentials.require_file(credential)
         except ConfigError as exc:
             raise BackendError(f"queue {self.queue.name}: {exc}") from None

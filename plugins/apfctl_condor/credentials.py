@@ -1,23 +1,24 @@
-"""The credential a queue submits with: an X509 proxy file, a SciToken file, or an SSH key.
+"""The credentials a queue's pilots carry: an X509 proxy, a SciToken, both, or an SSH key.
 
 A queue names a file directly (``proxyfile``, APF's fallback, ``x509userproxy`` or
-``scitokens_file``, HTCondor's names) or auth.conf profiles as APF did
-(``batchsubmit.<plugin>.proxy = <profile>``, also ``authprofile`` and APF's parent plugin
-names): the first profile of the kind wanted is used. Profile resolution lives in
-:func:`_profile` alone, so that another resolver (``apfctl/auth/``) can replace it.
+``scitokens_file``, HTCondor's names; the first found wins) or auth.conf profiles as APF
+did (``batchsubmit.<plugin>.proxy = <profile>[, ...]``, also ``authprofile`` and APF's
+parent plugin names) with ``batchsubmit.<plugin>.credential = token | proxy | both``.
+Profiles are resolved by :func:`apfctl.auth.queues.resolve` alone: a token profile that
+obtains tokens gives this CE's own token file (its audience from the plugin's
+``credential_audience``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from apfctl.auth.queues import QueueCredential
     from apfctl_condor.pilotqueue import PilotQueue
 
-# auth.conf profile kind -> submit command
-PROFILE_COMMANDS = {"x509": "x509userproxy", "token": "scitokens_file"}
 # key suffix -> submit command, in the order they are looked for
 FILE_KEYS = (("scitokens_file", "scitokens_file"), ("x509userproxy", "x509userproxy"), ("proxyfile", "x509userproxy"))
 
@@ -36,44 +37,33 @@ class CredentialError(ValueError):
         super().__init__(message)
 
 
-def pilot_credential(queue: PilotQueue) -> Credential | None:
-    """The pilots' credential: a file key, else an X509 or token profile; None if none is set."""
+def pilot_credentials(queue: PilotQueue) -> list[Credential]:
+    """The pilots' credentials: a file key, else the profiles' files by policy (token first); [] if none."""
     for suffix, command in FILE_KEYS:
         path = queue.value(suffix)
         if path:
-            return Credential(command, Path(path), queue.key(suffix))
-    found = _profile(queue, tuple(PROFILE_COMMANDS))
-    if found is None:
-        return None
-    key, kind, path = found
-    return Credential(PROFILE_COMMANDS[kind], Path(path), key)
+            return [Credential(command, Path(path), queue.key(suffix))]
+    resolved = _resolved(queue)
+    if resolved is None:
+        return []
+    found = [("scitokens_file", resolved.token), ("x509userproxy", resolved.proxy)]
+    return [Credential(command, path, resolved.key) for command, path in found if path is not None]
 
 
 def ssh_key(queue: PilotQueue) -> str | None:
     """The private key of an SSH profile named by ``authprofile``/``proxy`` (APF's CondorSSH)."""
-    found = _profile(queue, ("ssh",))
-    return None if found is None else found[2]
+    resolved = _resolved(queue)
+    return None if resolved is None or resolved.ssh_key is None else str(resolved.ssh_key)
 
 
-def _profile(queue: PilotQueue, kinds: tuple[str, ...]) -> tuple[str, str, str] | None:
-    """(key, kind, file) of the first auth.conf profile named by the queue of one of ``kinds``."""
+def _resolved(queue: PilotQueue) -> QueueCredential | None:
+    """The queue's profiles resolved (ConfigError naming auth.conf or the queue's key if unusable)."""
+    from apfctl.auth.queues import resolve
+
     for suffix in ("proxy", "authprofile"):
-        names = queue.value(suffix)
-        if names:
-            key = queue.key(suffix)
-            break
-    else:
-        return None
-    from apfctl.auth.manager import watched_file
-    from apfctl.credentials import load_auth
-
-    auth = load_auth(queue.factory.config)   # ConfigError naming auth.conf if unusable
-    profiles: list[Any] = [auth.profiles[name] for name in names if name in auth.profiles]
-    if not profiles:
-        where = auth.path or "auth.conf ([Factory] authConf is not set)"
-        raise CredentialError(key, ",".join(names), f"no usable profile of these in {where}")
-    chosen = next((profile for profile in profiles if profile.kind in kinds), None)
-    return None if chosen is None else (key, chosen.kind, str(watched_file(chosen)))
+        if queue.value(suffix):
+            return resolve(queue.queue, queue.factory, queue.key(suffix), queue.key("credential"))
+    return None
 
 
 def require_file(credential: Credential) -> None:

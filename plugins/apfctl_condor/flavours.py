@@ -12,6 +12,7 @@ import logging
 import re
 from typing import ClassVar
 
+from apfctl.auth import audience
 from apfctl.config.keys import Key
 from apfctl.interfaces import PilotRequest
 from apfctl_condor import credentials
@@ -101,6 +102,14 @@ class CondorCE(CondorGrid):
         port = self.q.value("port")
         return f"condor {host} {host}:{port}"
 
+    def credential_audience(self) -> str:
+        """``host:port``, what HTCondor-CE expects in a token (SCITOKENS_SERVER_AUDIENCE)."""
+        key = self.q.key("gridresource")
+        try:
+            return audience.htcondor_ce(self.queue.getstr(key), self.q.value("port"))
+        except audience.AudienceError as exc:
+            raise self.q.fail(key, f"no token audience for this CE: {exc}", self.queue.getstr(key)) from None
+
     def grid_lines(self, d: Description) -> None:
         d.add("+TransferOutput", '""')
         d.add("+Nonessential", "True")
@@ -148,9 +157,22 @@ class CondorARC(CondorGrid):
         value = self.queue.getstr(key)
         if value is None:
             raise self.q.fail(key, "required key is missing (the ARC CE host or URL)")
+        if value.lower().startswith("gsiftp://"):   # CRIC's GridFTP endpoint: the same CE's REST interface
+            try:
+                value = audience.arc_ce(value)
+            except audience.AudienceError as exc:
+                raise self.q.fail(key, str(exc), value) from None
         if not (is_hostname(value) or HTTP_URL.match(value)):
             raise self.q.fail(key, "not a host name or https URL", value)
         return f"arc {value}"
+
+    def credential_audience(self) -> str:
+        """``https://host[:port]``, what ARC CE's REST interface expects in a token."""
+        key = self.q.key("gridresource")
+        try:
+            return audience.arc_ce(self.queue.getstr(key))
+        except audience.AudienceError as exc:
+            raise self.q.fail(key, f"no token audience for this CE: {exc}", self.queue.getstr(key)) from None
 
     def _pairs(self, key: str, raw: str) -> dict[str, tuple[str, str]]:
         pairs = self._RSL_PAIR.findall(raw)

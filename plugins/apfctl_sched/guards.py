@@ -214,7 +214,11 @@ class CredentialLifetime(Rule):
     mid-payload. An unknown lifetime (not reported, or the credential could not be read)
     refuses new pilots too, since submitting with a credential nobody checked is how
     pilots end up held; ``sched.credentiallifetime.unknown = pass`` lets them through for
-    backends that carry no credential. Negative n (retire) always passes.
+    backends that carry no credential. A credential error (wrong audience or scope, an
+    unreadable file, a token within its refresh window) refuses new pilots whatever the
+    lifetime and the ``unknown`` setting. A token is not held to the walltime: HTCondor
+    forwards each refresh to the CE, so it only has to outlive the next refresh, which the
+    status stage checks (its error). Negative n (retire) always passes.
     """
 
     KEYS: ClassVar[KeyMap] = {
@@ -235,19 +239,29 @@ class CredentialLifetime(Rule):
         self.said = {comment: message("CredentialLifetime", comment=comment, in_=NUMBER, lifetime=NUMBER,
                                       walltime=self.walltime, margin=self.margin, minimum=self.minimum, ret=NUMBER)
                      for comment in ("expiring", "ok")}
+        self.error = message("CredentialLifetime", comment="error", reason=TEXT, in_=NUMBER, lifetime=NUMBER,
+                             ret=NUMBER)
+        self.token_ok = message("CredentialLifetime", comment="ok", in_=NUMBER, lifetime=NUMBER, kind="token",
+                                ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         credential = record["batch"].get("credential") if batch_usable(record) else None
         lifetime = credential.get("lifetime") if isinstance(credential, Mapping) else None
+        error = credential.get("error") if isinstance(credential, Mapping) else None
         if lifetime is None:
             if not batch_usable(record):
                 why = "no batchinfo"
-            elif isinstance(credential, Mapping) and credential.get("error"):
-                why = credential["error"]
+            elif error:
+                why = error
             else:
                 why = "not reported"
-            out = n if self.pass_unknown else min(n, 0)
+            out = n if self.pass_unknown and not error else min(n, 0)
             return out, self.unknown(why, n, out)
+        if error:
+            out = min(n, 0)
+            return out, self.error(error, n, int(lifetime), out)
+        if credential.get("kind") == "token":
+            return n, self.token_ok(n, int(lifetime), n)
         if lifetime < self.minimum:
             comment, out = "expiring", min(n, 0)
         else:

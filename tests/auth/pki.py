@@ -78,6 +78,32 @@ def make_user(ca: Identity, cn: str = "Pilot Factory", days: int = 365) -> Ident
     return Identity(key, cert)
 
 
+def make_server(ca: Identity, folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A TLS server certificate for ``host`` (IP and DNS names) signed by ``ca``: (cert, key) files."""
+    import ipaddress
+
+    key = _key()
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    try:
+        names.append(x509.IPAddress(ipaddress.ip_address(host)))
+    except ValueError:
+        names.append(x509.DNSName(host))
+    cert = (x509.CertificateBuilder().subject_name(_name(host)).issuer_name(ca.cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now() - dt.timedelta(days=1)).not_valid_after(now() + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+            .sign(ca.key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(Identity(key, cert).key_pem())
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
 def make_proxy(user: Identity, valid_for: dt.timedelta, started: dt.timedelta = dt.timedelta(hours=1)) -> bytes:
     """An RFC 3820 proxy file (proxy cert, its key, the user cert) valid until now + valid_for."""
     key = _key()

@@ -30,6 +30,7 @@ def factory(tmp_path: Path, user: pki.Identity) -> Path:
     (tmp_path / "fresh.pem").write_bytes(pki.make_proxy(user, 48 * HOUR))
     (tmp_path / "expired.pem").write_bytes(pki.make_proxy(user, -HOUR))
     (tmp_path / "token").write_text(pki.make_jwt(time.time() + 5 * 86400))
+    (tmp_path / "token").chmod(0o600)
     (tmp_path / "auth.conf").write_text(textwrap.dedent(f"""
         [DEFAULT]
         x509.renew = False
@@ -152,19 +153,34 @@ def test_unreadable_auth_conf_fails_the_credential_of_each_queue_not_the_status(
 
 
 def test_library_calls_for_one_queue(factory, tmp_path):
+    from apfctl.auth.queues import credential_status, resolve
     from apfctl.config.loader import load
-    from apfctl.credentials import credential_file, credential_status
     from apfctl.errors import ConfigError
 
     loaded = load(str(factory), str(tmp_path / "state"))
     field = credential_status(loaded.queue("WITH_TOKEN"), loaded.context)
     assert field["profile"] == "ce-token" and field["kind"] == "token" and field["lifetime"] > 4 * 86400
     assert credential_status(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
-    assert credential_file(loaded.queue("WITH_PROXY"), loaded.context) == ("x509", f"{tmp_path}/fresh.pem")
-    assert credential_file(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
+    chosen = resolve(loaded.queue("WITH_PROXY"), loaded.context)
+    assert chosen.policy == "proxy" and chosen.proxy == tmp_path / "fresh.pem" and chosen.token is None
+    assert resolve(loaded.queue("NO_CREDENTIAL"), loaded.context) is None
     (tmp_path / "queues.conf").write_text((tmp_path / "queues.conf").read_text() + "\n[GONE]\n"
                                           "batchsubmit.local.proxy = nosuch\n")
     loaded = load(str(factory), str(tmp_path / "state"))
-    with pytest.raises(ConfigError, match="profile nosuch is not usable"):
-        credential_file(loaded.queue("GONE"), loaded.context)
+    with pytest.raises(ConfigError, match="profile nosuch is not defined"):
+        resolve(loaded.queue("GONE"), loaded.context)
     assert "is not defined" in credential_status(loaded.queue("GONE"), loaded.context)["error"]
+
+
+def test_a_token_just_past_expiry_shows_no_negative_time_and_integer_lifetimes(tmp_path):
+    token = tmp_path / "past"
+    token.write_text(pki.make_jwt(time.time() - 15, aud="https://other.example.org") + "\n")
+    token.chmod(0o600)
+    auth = tmp_path / "past.conf"
+    auth.write_text(f"[past]\nplugin = Token\ntoken.file = {token}\ntoken.audience = https://ce.example.org\n")
+    table = run(["auth", "check", "--auth-conf", str(auth)], tmp_path / "none.conf", tmp_path / "state")
+    assert table.returncode == 1 and "-1d" not in table.stdout and "0h00m" in table.stdout, table.stdout
+    as_json = run(["auth", "check", "--auth-conf", str(auth), "--format", "json"], tmp_path / "none.conf",
+                  tmp_path / "state")
+    [state] = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert state["lifetime"] == 0 and isinstance(state["lifetime"], int) and "lacks" in state["error"]

@@ -149,6 +149,32 @@ def test_profiles_without_required_keys_are_errors_and_others_carry_on(tmp_path,
 
 
 # --- renewal ---------------------------------------------------------------------------------------
+def fake_voms_proxy_info(tmp_path: Path, seconds: int = 4 * 86400, fqan: str = "/atlas/Role=production") -> Path:
+    """A stand-in for voms-proxy-info: the VOMS time left (-actimeleft) or the FQANs (-fqan)."""
+    script = tmp_path / "fake-voms-proxy-info"
+    script.write_text(f"""#!/bin/sh
+case "$*" in *-actimeleft*) echo {seconds};; *-fqan*) echo {fqan}/Capability=NULL;; esac
+""")
+    script.chmod(0o755)
+    return script
+
+
+def test_vorole_without_the_voms_tools_is_an_error(tmp_path, user, write_auth):
+    proxy = proxy_file(tmp_path, user, dt.timedelta(days=5))
+
+    def vorole_profile(command: str) -> profiles.Profile:
+        auth = profiles.load(write_auth(f"[atlas]\nplugin = X509\nx509.proxyfile = {proxy}\nx509.renew = False\n"
+                                        f"x509.vorole = atlas:/atlas\nx509.vomsinfo.command = {command}\n"))
+        return auth.profiles["atlas"]
+
+    state = manager.check(vorole_profile("/nonexistent/voms-proxy-info"))
+    assert state.state == "error"
+    assert "x509.vorole is set and /nonexistent/voms-proxy-info is not installed" in state.error
+    assert state.record_field()["error"] == state.error
+    checked = manager.check(vorole_profile(str(fake_voms_proxy_info(tmp_path))))
+    assert checked.state == "ok" and checked.voms_lifetime == 4 * 86400 and checked.error is None
+
+
 def fake_voms_proxy_init(tmp_path: Path, source_proxy: Path, exit_code: int = 0) -> Path:
     """A stand-in for voms-proxy-init that records argv and stdin, then writes a proxy to -out."""
     script = tmp_path / "fake-voms-proxy-init"
@@ -178,7 +204,7 @@ def test_voms_renewal_sends_the_passphrase_on_stdin_only(tmp_path, user, write_a
         x509.userkey = {tmp_path}/userkey.pem
         x509.passphrasefile = {tmp_path}/pass
         x509.vorole = atlas:/atlas/Role=production
-        x509.vomsinfo.command = /nonexistent/voms-proxy-info
+        x509.vomsinfo.command = {fake_voms_proxy_info(tmp_path)}
         x509.lifetime = 345600
         x509.minlife = 3600
         x509.voms.command = {fake_voms_proxy_init(tmp_path, fresh)}

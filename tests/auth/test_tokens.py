@@ -20,6 +20,7 @@ def token_profile(write_auth, token: Path, extra: str = "") -> profiles.Profile:
 
 def write_token(path: Path, exp: float | None, **claims) -> Path:
     path.write_text(pki.make_jwt(exp, **claims) + "\n")
+    path.chmod(0o600)
     return path
 
 
@@ -36,8 +37,12 @@ def test_future_token_is_ok_with_its_claims(tmp_path, write_auth):
 def test_past_and_near_expiry_tokens(tmp_path, write_auth):
     past = manager.check(token_profile(write_auth, write_token(tmp_path / "past", time.time() - 60)))
     assert past.state == "expired" and past.lifetime == 0
-    near = manager.check(token_profile(write_auth, write_token(tmp_path / "near", time.time() + 600)))
-    assert near.state == "renew" and 0 < near.lifetime <= 600
+    near = manager.check(token_profile(write_auth, write_token(tmp_path / "near", time.time() + 1200)))
+    assert near.state == "renew" and 900 < near.lifetime <= 1200 and near.error is None
+    # within token.refresh.interval + token.margin (600 + 300 s): an error, which the gate blocks
+    closer = manager.check(token_profile(write_auth, write_token(tmp_path / "closer", time.time() + 600)))
+    assert closer.state == "error" and "within token.refresh.interval + token.margin (900 s)" in closer.error
+    assert isinstance(closer.lifetime, int) and 0 < closer.lifetime <= 600
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -48,6 +53,7 @@ def test_past_and_near_expiry_tokens(tmp_path, write_auth):
 def test_malformed_token_is_an_error_naming_profile_and_file(tmp_path, write_auth, text, reason):
     token = tmp_path / "token"
     token.write_text(text)
+    token.chmod(0o600)
     state = manager.check(token_profile(write_auth, token))
     assert state.state == "error" and "profile ce-token" in state.error and str(token) in state.error
     assert reason in state.error
@@ -79,7 +85,7 @@ def test_renewal_command_writing_the_file_gets_its_path(tmp_path, write_auth):
     token = tmp_path / "token"
     fresh = pki.make_jwt(time.time() + 3 * 3600)
     command = tmp_path / "htgettoken"
-    command.write_text(f'#!/bin/sh\necho {fresh} > "$BEARER_TOKEN_FILE"\n')
+    command.write_text(f'#!/bin/sh\numask 077\necho {fresh} > "$BEARER_TOKEN_FILE"\n')
     command.chmod(0o755)
     state = manager.renew(token_profile(write_auth, token, f"token.renew.command = {command}"))
     assert state.renewed and state.state == "ok"
@@ -101,7 +107,7 @@ def test_failing_hanging_and_missing_renewal(tmp_path, write_auth):
 def test_a_claim_of_the_wrong_type_is_an_error_not_a_crash(tmp_path, write_auth):
     token = write_token(tmp_path / "token", time.time() + 7200, aud=12345)
     state = manager.check(token_profile(write_auth, token))
-    assert state.state == "error" and "aud claim 12345 is neither a string nor a list" in state.error
+    assert state.state == "error" and "aud claim is neither a string nor a list of strings" in state.error
 
 
 def test_a_failing_renewal_that_prints_the_token_does_not_leak_it(tmp_path, write_auth):
@@ -113,3 +119,10 @@ def test_a_failing_renewal_that_prints_the_token_does_not_leak_it(tmp_path, writ
                                                            "token.renew.output = stdout"))
     assert state.state == "error" and "exit code 3" in state.error
     assert "SECRETTOKEN" not in state.error
+
+
+def test_a_token_file_others_can_read_is_refused(tmp_path, write_auth):
+    token = write_token(tmp_path / "token", time.time() + 7200)
+    token.chmod(0o644)
+    state = manager.check(token_profile(write_auth, token))
+    assert state.state == "error" and "readable or writable by others (mode 0644; chmod 600)" in state.error

@@ -8,9 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 KERNEL = {"__init__", "__main__", "errors", "interfaces", "ledger", "locking", "paths", "plugins", "record"}
-# Modules still at the top that their issues move into packages: credentials.py into auth/
-# (issue 15). Drop each when it has moved.
-MOVING = {"credentials"}
 
 HELPERS = re.compile(r"^\s*(from|import) (support|pki|\w+_helpers)\b")
 PATH_EDIT = re.compile(r"sys\.path\.(insert|append)\(")
@@ -18,7 +15,7 @@ PATH_EDIT = re.compile(r"sys\.path\.(insert|append)\(")
 
 def test_the_top_of_apfctl_is_the_kernel() -> None:
     top = {path.stem for path in (ROOT / "apfctl").glob("*.py")}
-    assert top - MOVING <= KERNEL, f"features belong in their own packages: {sorted(top - MOVING - KERNEL)}"
+    assert top <= KERNEL, f"features belong in their own packages: {sorted(top - KERNEL)}"
 
 
 def test_tests_and_benchmarks_import_helpers_from_the_tests_package() -> None:

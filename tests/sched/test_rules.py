@@ -198,6 +198,16 @@ CASES: list[tuple[str, dict[str, Any], int, dict[str, Any], int, str]] = [
     ("CredentialLifetime", {}, 10,
      record(batch={"credential": {"lifetime": None, "error": "voms-proxy-info: no proxy, found"}}), 0,
      "CredentialLifetime:comment=unknown lifetime,reason=voms-proxy-info no proxy found,in=10,minimum=90000,ret=0"),
+    # a credential error blocks even when the lifetime is known (a token of another audience)
+    ("CredentialLifetime", {}, 10,
+     record(batch={"credential": {"kind": "token", "lifetime": 3000, "error": "token audience lacks 'ce:9619'"}}), 0,
+     "CredentialLifetime:comment=error,reason=token audience lacks 'ce 9619',in=10,lifetime=3000,ret=0"),
+    ("CredentialLifetime", {"sched.credentiallifetime.unknown": "pass"}, 10,
+     record(batch={"credential": {"lifetime": None, "error": "no token yet"}}), 0,
+     "CredentialLifetime:comment=unknown lifetime,reason=no token yet,in=10,minimum=90000,ret=0"),
+    # a token only has to outlive its next refresh (the status stage's error), not the walltime
+    ("CredentialLifetime", {}, 10, record(batch={"credential": {"kind": "token", "lifetime": 3000, "error": None}}),
+     10, "CredentialLifetime:comment=ok,in=10,lifetime=3000,kind=token,ret=10"),
     ("CredentialLifetime", {"sched.credentiallifetime.unknown": "Pass"}, 10, record(), 10,
      "CredentialLifetime:comment=unknown lifetime,reason=not reported,in=10,minimum=90000,ret=10"),
     ("CredentialLifetime", {}, 10, NO_BATCH, 0,
