@@ -27,6 +27,23 @@ def batch_usable(record: Mapping[str, Any]) -> bool:
     return bool(batch) and batch.get("ok") is True
 
 
+def batch_total(record: Mapping[str, Any], field: str) -> tuple[int | None, str]:
+    """A total of the batch section (``submitted_total``, ``factory_total``) and why not.
+
+    (total, "") for a non-negative integer; (None, comment) when the section is unusable,
+    the total is missing, or it is not a count (negative, fractional, a string): a limit
+    computed from such a total would let pilots past it, so the rules treat it as unknown.
+    """
+    if not batch_usable(record):
+        return None, "no batchinfo"
+    value = record["batch"].get(field)
+    if value is None:
+        return None, f"no {field.replace('_', ' ')}"
+    if type(value) is not int or value < 0:
+        return None, f"bad {field}={clean(repr(value))[:40]}"
+    return value, ""
+
+
 def clean(text: object) -> str:
     """A value that cannot break APF's ``Name:key=value,...`` message format."""
     return " ".join(_UNSAFE.sub(" ", str(text)).split())[:200]

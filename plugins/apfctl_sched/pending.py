@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule, batch_usable
+from apfctl_sched.common import Rule, batch_total, batch_usable
 
 
 class MaxPending(Rule):
@@ -107,7 +107,8 @@ class MaxPerFactory(Rule):
     ``total > maximum``: 0; elif ``n + total > maximum``: ``maximum - total``; else n.
     Without the key APF compared ``int > None`` (always true in Python 2) and so always
     gave 0; the evident intent is no limit, so n passes. A record without
-    ``factory_total`` cannot be checked: new pilots are refused (retirement passes).
+    ``factory_total``, or with one that is not a count, cannot be checked: new pilots are
+    refused (retirement passes).
     """
 
     FACTORY_KEYS: ClassVar[KeyMap] = {"maxperfactory.maximum": Key("int", None, minimum=0,
@@ -120,10 +121,10 @@ class MaxPerFactory(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
             return n, f"MaxPerFactory:comment=Not set,in={n},ret={n}"
-        total = record["batch"].get("factory_total") if batch_usable(record) else None
+        total, why = batch_total(record, "factory_total")
         if total is None:
             out = min(n, 0)
-            return out, f"MaxPerFactory:comment=no factory total,in={n},maxperfactory={self.maximum},ret={out}"
+            return out, f"MaxPerFactory:comment={why},in={n},maxperfactory={self.maximum},ret={out}"
         out = n
         if total > self.maximum:
             out = 0

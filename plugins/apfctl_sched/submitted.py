@@ -14,11 +14,7 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl_sched.common import Rule, batch_usable
-
-
-def submitted_total(record: Mapping[str, Any]) -> int | None:
-    return record["batch"].get("submitted_total") if batch_usable(record) else None
+from apfctl_sched.common import Rule, batch_total
 
 
 class MaxToSubmit(Rule):
@@ -26,7 +22,7 @@ class MaxToSubmit(Rule):
 
     ``min(n, max(0, maximum - submitted_total))``: pilots already sent cannot be unsent,
     so a negative n (retire) passes unchanged. Unset: n passes. Unknown total: new pilots
-    are refused.
+    are refused (and so are they for a total that is not a count: negative, fractional).
     """
 
     KEYS: ClassVar[KeyMap] = {
@@ -40,10 +36,10 @@ class MaxToSubmit(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
             return n, f"MaxToSubmit:comment=Not set,in={n},ret={n}"
-        total = submitted_total(record)
+        total, why = batch_total(record, "submitted_total")
         if total is None:
             out = min(n, 0)
-            return out, f"MaxToSubmit:comment=no submitted total,in={n},maxtosubmit={self.maximum},ret={out}"
+            return out, f"MaxToSubmit:comment={why},in={n},maxtosubmit={self.maximum},ret={out}"
         out = min(n, max(0, self.maximum - total))
         return out, f"MaxToSubmit:in={n},submitted={total},maxtosubmit={self.maximum},ret={out}"
 
@@ -66,8 +62,8 @@ class MinToSubmit(Rule):
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.minimum is None:
             return n, f"MinToSubmit:comment=Not set,in={n},ret={n}"
-        total = submitted_total(record)
+        total, why = batch_total(record, "submitted_total")
         if total is None:
-            return n, f"MinToSubmit:comment=no submitted total,in={n},mintosubmit={self.minimum},ret={n}"
+            return n, f"MinToSubmit:comment={why},in={n},mintosubmit={self.minimum},ret={n}"
         out = max(n, self.minimum - total)
         return out, f"MinToSubmit:in={n},submitted={total},mintosubmit={self.minimum},ret={out}"
