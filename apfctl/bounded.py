@@ -8,6 +8,7 @@ never the whole cycle its memory or its time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -25,6 +26,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 # The largest credential file (a token, a proxy with its chain): a few KB in practice.
 MAX_CREDENTIAL_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
+# The largest count of jobs or pilots apfctl takes from a WMS or batch system (per queue, or
+# summed over a factory): far above any real site, far below where arithmetic or storage
+# of it could break (SQLite and JSON integers stop at 2**63 - 1).
+MAX_COUNT = 10**9
 
 
 class TooLarge(OSError):
@@ -37,6 +42,15 @@ class TooLarge(OSError):
 
     def __str__(self) -> str:
         return f"{self.what}: {self.strerror}"
+
+
+def check_count(value: object, where: str) -> int:
+    """``value`` if it is a whole number in 0..MAX_COUNT; ValueError naming ``where`` and the value."""
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise ValueError(f"{where} = {shown} is not a count (a whole number from 0 to {MAX_COUNT})")
+    return value
 
 
 class DeadlineExceeded(TimeoutError):
@@ -89,10 +103,8 @@ def call_with_deadline(call: Callable[[], T], seconds: float, what: str,
     worker.join(seconds)
     if worker.is_alive():
         if on_timeout is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort: the caller hears of the deadline anyway
                 on_timeout()
-            except Exception:  # best effort: the caller hears of the deadline either way
-                pass
         raise DeadlineExceeded(f"{what} did not finish within {seconds:g} s")
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
@@ -126,7 +138,5 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         process.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # a pipe held open outside the group
         process.communicate(timeout=5)
-    except subprocess.TimeoutExpired:  # a pipe held open by a process outside the group
-        pass

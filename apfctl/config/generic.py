@@ -24,6 +24,9 @@ QUEUE_KEYS: dict[str, Key] = {
     "executable": Key("command", None, doc="the pilot (or wrapper) each pilot job runs"),
     "executable.arguments": Key("str", None, doc="its arguments"),
     "executable.defaultarguments": Key("str", None, doc="a template for executable.arguments"),
+    "submit.maximum": Key("int", 1000, minimum=0,
+                          doc="most pilots submitted (or retired) for the queue in one cycle, whatever a record "
+                              "asks (Slurm's default array limit)"),
 }
 
 FACTORY_KEYS: dict[str, Key] = {

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from apfctl import plugins
+from apfctl.bounded import check_count
 from apfctl.config.generic import FACTORY_KEYS
 from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig
@@ -62,11 +63,15 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
     if isinstance(value, BaseException):
         section["error"] = describe_error(value)
         return section
-    section["ok"] = True
-    for key in WMS_COUNTS:
-        section[key] = int(value.get(key) or 0)
-    section["status"] = value.get("status")
-    section["error"] = None
+    try:   # a count from outside is checked before it is used or stored (a missing one is 0)
+        counts = {key: check_count(value.get(key) or 0, f"wms.{key}") for key in WMS_COUNTS}
+        status = value.get("status")
+        if status is not None and (type(status) is not str or len(status) > 64):
+            raise ValueError(f"wms.status = {str(status)[:40]!r} is not a short status word")
+    except ValueError as exc:
+        section["error"] = f"{plugin}: {exc}"
+        return section
+    section.update(counts, ok=True, status=status, error=None)
     return section
 
 
@@ -75,6 +80,12 @@ def _batch_section(plugin: str, window: tuple[float, float] | None, value: Batch
     section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp}
     if isinstance(value, BaseException):
         section["error"] = describe_error(value)
+        return section
+    try:
+        for key in ("pending", "held", "running", "exiting"):
+            check_count(getattr(value, key), f"batch.{key}")
+    except ValueError as exc:
+        section["error"] = f"{plugin}: {exc}"
         return section
     recent_done = recent_fault = 0
     for pilot in value.finished:

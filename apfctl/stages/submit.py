@@ -2,21 +2,25 @@
 
 For each record, under the queue's lock: the ledger's claim on (queue, cycle) and the
 backend's own stamps (``find_submitted``) are checked first, so a repeated submit of the
-same record, or a second apfctl on the same queue, submits nothing new.
+same record, or a second apfctl on the same queue, submits nothing new. Claims that a
+killed process left "submitting" are settled first (:meth:`Submitter._settle`), and the
+number of pilots is capped by the queue's own limits (:mod:`apfctl.stages.caps`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
-from apfctl.errors import BackendError, LedgerError
+from apfctl.errors import BackendError, ConfigError, LedgerError
 from apfctl.interfaces import BatchSubmitPlugin
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record
+from apfctl.stages.caps import cap
 from apfctl.stages.status import describe_error
 
 log = logging.getLogger("apfctl.submit")
@@ -69,12 +73,51 @@ class Submitter:
             return _section(None, n, self.dry_run, error=describe_error(exc))
         if n == 0:
             return _section(plugin.name, 0, self.dry_run)
-        if self.dry_run:
-            return self._dry_run(plugin, n, record["cycle"])
         try:
-            return self._once(plugin, n, record["cycle"])
-        except LedgerError as exc:
-            return _section(plugin.name, n, False, error=str(exc))
+            allowed, why = cap(plugin.queue, n, self._submitted_total(plugin.queue.name))
+            if allowed != n:
+                log.warning("queue %s: the record asks for %d pilots; %d by %s", record["queue"], n, allowed, why)
+            if self.dry_run:
+                section = self._dry_run(plugin, allowed, record["cycle"])
+            else:
+                self._settle(plugin)
+                section = self._once(plugin, allowed, record["cycle"])
+        except (LedgerError, ConfigError) as exc:
+            return _section(plugin.name, n, self.dry_run, error=str(exc))
+        if allowed != n:
+            section.update(requested=n, capped=f"{allowed} by {why}")
+        return section
+
+    def _submitted_total(self, queue: str) -> Callable[[], int]:
+        def total() -> int:
+            return self.ledger.submitted_totals().get(queue, 0) if self.ledger is not None else 0
+        return total
+
+    def _settle(self, plugin: BatchSubmitPlugin) -> None:
+        """Settle the claims a dead process left "submitting" for this queue (the lock is held).
+
+        The backend is asked for the pilots of each such cycle: found, they were submitted
+        (recorded so); none, the claim is released, so that the cycle may be decided and
+        submitted again. A backend that cannot answer leaves the claim for the next run.
+        """
+        assert self.ledger is not None
+        queue = plugin.queue.name
+        for cycle in self.ledger.unfinished(queue):
+            try:
+                found = plugin.find_submitted(cycle)
+            except Exception as exc:
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "cannot say if it has its pilots (%s): asked again next run", queue, cycle,
+                            describe_error(exc))
+                continue
+            if found:
+                self.ledger.finish_submission(queue, cycle, found)
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "has %d of its pilots: recorded as submitted", queue, cycle, len(found))
+            else:
+                self.ledger.release(queue, cycle)
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "has none of its pilots: claim released", queue, cycle)
 
     def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
         """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
