@@ -180,22 +180,44 @@ class Ledger:
         self.close()
 
     # -- records ---------------------------------------------------------------------
-    def store(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def store(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Store records in one transaction; their row ids, for :meth:`update`."""
         now = time.time()
-        try:
-            rows = [(r["queue"], r["cycle"], _stage(r), now, dumps(r)) for r in records]
-        except (TypeError, ValueError) as exc:   # orjson: an integer past 64 bits, a value of no JSON type
-            raise LedgerError(f"a record cannot be stored in ledger {self.path}: {exc}") from None
+        rows = [(r["queue"], r["cycle"], _stage(r), now, self._body(r)) for r in records]
+        if not rows:
+            return []
+        with self._transaction() as db:
+            insert = "INSERT INTO records (queue, cycle, stage, time, body) VALUES (?, ?, ?, ?, ?)"
+            return [db.execute(insert, row).lastrowid for row in rows]
+
+    def update(self, ids: Iterable[int], records: Iterable[Mapping[str, Any]]) -> None:
+        """Replace stored records (by row id) with their later stage, in one transaction.
+
+        A cycle stores each record once decided, before anything is submitted, and updates
+        it as it goes: a cycle killed half way leaves its records in history as far as they got.
+        """
+        rows = [(_stage(r), self._body(r), row_id) for row_id, r in zip(ids, records, strict=True)]
         if not rows:
             return
+        with self._transaction() as db:
+            db.executemany("UPDATE records SET stage = ?, body = ? WHERE id = ?", rows)
+
+    def _body(self, record: Mapping[str, Any]) -> str:
+        try:
+            return dumps(record)
+        except (TypeError, ValueError) as exc:   # orjson: an integer past 64 bits, a value of no JSON type
+            raise LedgerError(f"a record of queue {record.get('queue')!r} cannot be stored in ledger "
+                              f"{self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         if self._db is None:
             raise LedgerError(f"ledger {self.path} does not exist yet")
         self._check_file()
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "INSERT INTO records (queue, cycle, stage, time, body) VALUES (?, ?, ?, ?, ?)", rows)
+                yield self._db
         except sqlite3.Error as exc:
             raise LedgerError(self._explain(exc)) from None
 

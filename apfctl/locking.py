@@ -36,8 +36,11 @@ def queue_lock(state_dir: Path, queue: str) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:   # the holder's pid, for people; a full disk must not stop the lock itself
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
         try:
             yield True
         finally:

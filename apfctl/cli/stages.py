@@ -161,8 +161,10 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
     else:
         with Ledger.for_factory(loaded) as ledger:
             submitter = Submitter(loaded, ledger)
-            results = [submitter.submit(record) for record in records]
-            ledger.store(results)
+            results = []
+            for record in records:   # each stored once submitted: a killed submit loses none of them
+                results.append(submitter.submit(record))
+                ledger.store(results[-1:])
         publish(loaded, results)
     emit(results, fmt)
     return 1 if any(failed(r) for r in results) else 0
