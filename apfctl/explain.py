@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from apfctl.stages.decide import blocked_reason
+
 _RESULT_KEYS = frozenset({"in", "ret", "out"})
 _WHY_KEYS = ("comment", "reason")
 
@@ -83,6 +85,11 @@ def render_queue(record: Mapping[str, Any]) -> str:
     trace = list(decision.get("trace") or [])
     pilots = decision.get("pilots", 0)
     verdict = f"submit {pilots}" if pilots > 0 else f"retire {-pilots}" if pilots < 0 else "nothing to do"
+    blocked = blocked_reason(record)
+    if pilots == 0 and blocked is not None:   # 0 because the status is unknown, not because no work
+        verdict = f"no pilots: status unknown ({blocked})"
+    elif pilots == 0 and any(step.get("error") for step in trace if isinstance(step, Mapping)):
+        verdict = "no pilots: the chain failed"
     limiter = _limiter(trace)
     summary = f"  decision: {verdict}" + (f" (limited by {limiter})" if limiter else "")
     rows = []

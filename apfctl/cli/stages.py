@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -17,7 +18,10 @@ from apfctl.cli.common import (
     resolve_output_format,
     validate,
 )
+from apfctl.cli.failures import report_failures, say_no_queues
 from apfctl.errors import RecordError
+
+log = logging.getLogger("apfctl")
 
 
 def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
@@ -27,6 +31,11 @@ def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> 
         return loaded.enabled_queues()
     if not queues:
         raise click.UsageError("give --queue Q (repeatable) or --all")
+    enabled = set(loaded.enabled_queues())
+    for name in dict.fromkeys(queues):
+        if name in loaded.queues and name not in enabled:
+            log.warning("queue %s is not enabled (enabled = False, or [Factory] enablequeues = False); "
+                        "worked on because --queue names it", name)
     return list(dict.fromkeys(queues))
 
 
@@ -65,6 +74,9 @@ def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str
     good = [q for q in selected if q not in report.bad_queues]
     records = collect(loaded, good)
     emit(records, fmt)
+    if not good:
+        say_no_queues(selected, all_queues, report.bad_queues, ())
+    report_failures(records, ("status",))
     failed = report.bad_queues or loaded.failed_sources
     return 1 if failed or any(_status_failed(r) for r in records) else 0
 
@@ -99,6 +111,7 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     as_json = not explain and resolve_output_format(fmt) == "json"
     out = sys.stdout.buffer
     kept: list[dict[str, Any]] = []
+    decided_failures: list[dict[str, Any]] = []   # json: the records are not kept, those that failed are
     with reader_may_leave():
         for stream, source in input_streams(files):
             for number, record in read_records(stream, source):
@@ -115,6 +128,8 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
                 decider.decide(record)
                 if as_json:
                     out.write(dumps_line(record))
+                    if record["decision"]["trace"] and record["decision"]["trace"][-1].get("error"):
+                        decided_failures.append(record)
                 else:
                     kept.append(record)
         out.flush()
@@ -124,6 +139,7 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
         click.echo(render_explain(kept))
     elif not as_json:
         emit(kept, "table")
+    report_failures(kept if not as_json else decided_failures, ("decide",))
     return 1 if decider.failures else 0
 
 
@@ -167,6 +183,7 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
                 ledger.store(results[-1:])
         publish(loaded, results)
     emit(results, fmt)
+    report_failures(results, ("submit",))
     return 1 if any(failed(r) for r in results) else 0
 
 
@@ -197,5 +214,8 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     report = validate(loaded, selected, strict=not all_queues)
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
+    if not result.records:
+        say_no_queues(selected, all_queues, report.bad_queues, result.skipped)
+    report_failures(result.records)
     failed_queue = any(_status_failed(r) or decision_failed(r) or submission_failed(r) for r in result.records)
     return 1 if report.bad_queues or loaded.failed_sources or failed_queue or result.ledger_error else 0

@@ -66,8 +66,10 @@ class Section:
         return raw.text if raw else None
 
     def error(self, key: str | None, message: str, value: str | None = None) -> ConfigError:
-        """A ConfigError located at ``key`` of this section."""
+        """A ConfigError located at ``key`` of this section (a missing key: at the section's file)."""
         origin = self.origin(key) if key else None
+        if origin is None:
+            origin = next((Origin(raw.origin.file) for raw in self._values.values()), None)
         return ConfigError(
             message,
             file=origin.file if origin else None,
