@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from apfctl.bounded import MAX_DOCUMENT_BYTES, DeadlineExceeded, call_with_deadline, read_file, read_stream
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
@@ -49,8 +49,14 @@ def _fetch(url: str, timeout: float) -> bytes:
 
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.read()
+        def fetch() -> bytes:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return read_stream(answer, MAX_DOCUMENT_BYTES, url)
+
+        # ``timeout`` bounds each socket read; the deadline bounds the whole fetch (a trickle)
+        return call_with_deadline(fetch, timeout, f"File WMS: {url}")
+    except DeadlineExceeded as exc:
+        raise BackendError(f"File WMS: {url}: no answer within {timeout:g} s") from exc
     except urllib.error.HTTPError as exc:
         raise BackendError(f"File WMS: {url}: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -65,7 +71,7 @@ def _fetch(url: str, timeout: float) -> bytes:
 
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_file(path)
     except FileNotFoundError as exc:
         raise BackendError(f"File WMS: {path}: no such file") from exc
     except OSError as exc:

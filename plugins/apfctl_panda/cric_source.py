@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apfctl.bounded import read_text
 from apfctl.errors import BackendError
 from apfctl_panda.http import HttpOptions, snippet
 
@@ -70,7 +71,7 @@ class CricSource:
                 client.close()
         path = Path(self.location.removeprefix("file://")).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise BackendError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
         try:
@@ -80,7 +81,7 @@ class CricSource:
 
     def _read_cache(self, warnings: list[str]) -> Document | None:
         try:
-            cached = json.loads(self.cache_path.read_text(encoding="utf-8"))
+            cached = json.loads(read_text(self.cache_path))
             return Document(_checked(cached["document"], str(self.cache_path)), float(cached["fetched"]), True)
         except FileNotFoundError:
             return None
