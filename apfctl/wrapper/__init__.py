@@ -59,11 +59,11 @@ def resolve_executable(queue: QueueConfig) -> str:
 def pilot_command(queue: QueueConfig) -> tuple[str, list[str]]:
     """The executable and its arguments (``executable.arguments`` split as a shell would,
     with no expansion), for backends that start the pilot as a command line."""
-    import shlex
+    from apfctl import shellwords
 
     arguments = queue.get("executable.arguments") or ""
     try:
-        return resolve_executable(queue), shlex.split(arguments)
+        return resolve_executable(queue), shellwords.split(arguments)
     except ValueError as exc:
         raise queue.error("executable.arguments", str(exc), arguments) from None
 
