@@ -104,6 +104,8 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     from apfctl.record import dumps_line, read_records
     from apfctl.stages.decide import Decider
 
+    if explain and fmt == "json":
+        raise click.UsageError("--explain writes a table for people; leave it out for JSON Lines")
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
     decider = Decider(loaded)

@@ -70,7 +70,10 @@ def pilot_command(queue: QueueConfig) -> tuple[str, list[str]]:
 
 def install(destination: str | os.PathLike[str]) -> Path:
     """Copy the wrapper to ``destination`` (a file, or a folder to put it in), mode 0755."""
-    target = Path(destination).expanduser()
+    text = os.fspath(destination)
+    target = Path(text).expanduser()
+    if text.endswith(os.sep) and not target.is_dir():   # DIR/ names a folder, never a file called DIR
+        raise ApfctlError(f"cannot install the wrapper to {text}: folder {target} does not exist")
     if target.is_dir():
         target = target / _FILE
     if not target.parent.is_dir():
