@@ -151,7 +151,10 @@ class Submitter:
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
             self.ledger.finish_submission(queue, cycle, [], state="failed")
             return _section(plugin.name, n, False, error=describe_error(exc))
-        self.ledger.finish_submission(queue, cycle, result.ids)
+        try:
+            self.ledger.finish_submission(queue, cycle, result.ids)
+        except LedgerError as exc:   # the pilots exist: the record says so, and what went wrong
+            return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids, error=str(exc))
         return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
