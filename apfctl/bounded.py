@@ -88,7 +88,8 @@ def call_with_deadline(call: Callable[[], T], seconds: float, what: str,
 
     The call runs in a daemon thread: a call that hangs is left behind (``on_timeout`` may
     close what it waits on, so that it ends) and never keeps the process alive. Exceptions
-    of the call are raised here.
+    of the call are raised here. ``on_timeout`` must not block (close a socket with shutdown,
+    not close, which waits for the reading thread).
     """
     outcome: dict[str, object] = {}
 

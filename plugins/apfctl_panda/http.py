@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,9 +122,12 @@ class JsonClient:
         headers = self._headers()
         opened: list[Any] = []
 
-        def cut_off() -> None:
+        def cut_off() -> None:   # shutdown, not close: close waits for the reader's buffer lock
             for response in opened:
-                response.close()
+                connection = getattr(response.raw, "_connection", None)
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
 
         try:
             status, reason, kind, body = call_with_deadline(lambda: self._fetch(session, url, params, headers, opened),
