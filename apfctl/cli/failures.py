@@ -12,17 +12,22 @@ from typing import Any
 
 import click
 
+from apfctl.record.failure import status_failure
+
 STAGES = ("status", "decide", "submit")
 
 
 def failure(record: Mapping[str, Any], stages: Iterable[str] = STAGES) -> tuple[str, str] | None:
-    """(stage, reason) of the first of ``stages`` that failed for this record, or None."""
+    """(stage, reason) of the first of ``stages`` that failed for this record, or None.
+
+    The same judgement as :func:`apfctl.record.failure.failure` (the exit codes), by stage.
+    """
     for stage in stages:
         if stage == "status":
-            for name in ("wms", "batch"):
-                section = record.get(name)
-                if isinstance(section, Mapping) and section.get("ok") is False:
-                    return stage, f"{name} status failed: {section.get('error') or 'no reason given'}"
+            if "wms" in record or "batch" in record:
+                reason = status_failure(record)
+                if reason is not None:
+                    return stage, reason
         elif stage == "decide":
             decision = record.get("decision")
             for step in (decision or {}).get("trace", ()) if isinstance(decision, Mapping) else ():

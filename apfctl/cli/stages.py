@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +26,9 @@ from apfctl.errors import RecordError
 
 log = logging.getLogger("apfctl")
 
+if TYPE_CHECKING:
+    from apfctl.record import Record
+
 
 def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
     if queues and all_queues:
@@ -37,12 +43,6 @@ def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> 
             log.warning("queue %s is not enabled (enabled = False, or [Factory] enablequeues = False); "
                         "worked on because --queue names it", name)
     return list(dict.fromkeys(queues))
-
-
-def _status_failed(record: dict[str, Any]) -> bool:
-    from apfctl.stages.decide import blocked_reason
-
-    return blocked_reason(record) is not None
 
 
 queue_option = click.option("--queue", "-q", "queues", multiple=True, metavar="Q",
@@ -72,13 +72,15 @@ def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str
     selected = _queue_selection(loaded, queues, all_queues)
     report = validate(loaded, selected, strict=not all_queues)
     good = [q for q in selected if q not in report.bad_queues]
+    from apfctl.record import any_failed
+
     records = collect(loaded, good)
     emit(records, fmt)
     if not good:
         say_no_queues(selected, all_queues, report.bad_queues, ())
     report_failures(records, ("status",))
     failed = report.bad_queues or loaded.failed_sources
-    return 1 if failed or any(_status_failed(r) for r in records) else 0
+    return 1 if failed or any_failed(records) else 0
 
 
 @click.command()
@@ -100,49 +102,65 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
       apfctl status -q BNL_ATLAS_1 | apfctl decide | jq .decision.msg
       apfctl history -q BNL_ATLAS_1 --since 2h | apfctl decide --config candidate.conf --explain
     """
-    from apfctl.config.validate import Report, check_queue
-    from apfctl.record import dumps_line, read_records
+    from apfctl.record import any_failed, dumps_line
     from apfctl.stages.decide import Decider
 
     if explain and fmt == "json":
         raise click.UsageError("--explain writes a table for people; leave it out for JSON Lines")
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
-    decider = Decider(loaded)
-    checked: set[str] = set()
     as_json = not explain and resolve_output_format(fmt) == "json"
-    out = sys.stdout.buffer
-    kept: list[dict[str, Any]] = []
-    decided_failures: list[dict[str, Any]] = []   # json: the records are not kept, those that failed are
-    with reader_may_leave():
-        for stream, source in input_streams(files):
-            for number, record in read_records(stream, source):
-                name = record["queue"]
-                if name not in checked:
-                    if name not in loaded.queues:
-                        raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
-                                          source=source, line=number, field="queue")
-                    report = Report()
-                    check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
-                    if report.errors:
-                        raise report.errors[0]
-                    checked.add(name)
-                decider.decide(record)
-                if as_json:
-                    out.write(dumps_line(record))
-                    if record["decision"]["trace"] and record["decision"]["trace"][-1].get("error"):
-                        decided_failures.append(record)
-                else:
-                    kept.append(record)
-        out.flush()
+    with _collector_paused():
+        records = _read_decidable(loaded, files)   # every line checked before anything is written
+        decider = Decider(loaded)
+        for record in records:
+            decider.decide(record)
+        if as_json:
+            with reader_may_leave():
+                sys.stdout.buffer.write(b"".join(map(dumps_line, records)))
+                sys.stdout.buffer.flush()
     if explain:
         from apfctl.explain import render_explain
 
-        click.echo(render_explain(kept))
+        click.echo(render_explain(records))
     elif not as_json:
-        emit(kept, "table")
-    report_failures(kept if not as_json else decided_failures, ("decide",))
-    return 1 if decider.failures else 0
+        emit(records, "table")
+    report_failures(records)
+    return 1 if any_failed(records) else 0
+
+
+def _read_decidable(loaded: Any, files: tuple[str, ...]) -> list[Record]:
+    """Every record of the input, each checked whole and its queue's rules checked (RecordError, ConfigError)."""
+    from apfctl.config.validate import Report, check_queue
+    from apfctl.record import read_records
+
+    checked: set[str] = set()
+    records: list[Record] = []
+    for stream, source in input_streams(files):
+        for number, record in read_records(stream, source):
+            name = record["queue"]
+            if name not in checked:
+                if name not in loaded.queues:
+                    raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
+                                      source=source, line=number, field="queue")
+                report = Report()
+                check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
+                if report.errors:
+                    raise report.errors[0]
+                checked.add(name)
+            records.append(record)
+    return records
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while decide holds its input: records have no cycles, and the
+    collector rescanning 100,000 of them over and over would cost more than deciding them."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @click.command()
@@ -164,9 +182,9 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
       apfctl decide status.jsonl | apfctl submit --dry-run --format table
     """
     from apfctl.ledger import Ledger
-    from apfctl.record import read_records
+    from apfctl.record import any_failed, read_records
     from apfctl.stages.publish import publish
-    from apfctl.stages.submit import Submitter, failed
+    from apfctl.stages.submit import Submitter
 
     records: list[dict[str, Any]] = []
     for stream, source in input_streams(files):
@@ -186,7 +204,7 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
         publish(loaded, results)
     emit(results, fmt)
     report_failures(results, ("submit",))
-    return 1 if any(failed(r) for r in results) else 0
+    return 1 if any_failed(results) else 0
 
 
 @click.command()
@@ -207,9 +225,8 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     Example (crontab, every 6 minutes):
       */6 * * * *  apfctl cycle --all --config /etc/apfctl/apfctl.conf >>/var/log/apfctl/cycle.jsonl
     """
+    from apfctl.record import any_failed
     from apfctl.stages.cycle import run_cycle
-    from apfctl.stages.decide import failed as decision_failed
-    from apfctl.stages.submit import failed as submission_failed
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     selected = _queue_selection(loaded, queues, all_queues)
@@ -219,5 +236,5 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     if not result.records:
         say_no_queues(selected, all_queues, report.bad_queues, result.skipped)
     report_failures(result.records)
-    failed_queue = any(_status_failed(r) or decision_failed(r) or submission_failed(r) for r in result.records)
+    failed_queue = any_failed(result.records)
     return 1 if report.bad_queues or loaded.failed_sources or failed_queue or result.ledger_error else 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
@@ -19,18 +18,11 @@ from apfctl.errors import BackendError, ConfigError, LedgerError
 from apfctl.interfaces import BatchSubmitPlugin
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
-from apfctl.record import Record
+from apfctl.record import Record, Submission, submission
 from apfctl.stages.caps import cap
 from apfctl.stages.status import describe_error
 
 log = logging.getLogger("apfctl.submit")
-
-
-def _section(plugin: str | None, requested: int, dry_run: bool, **fields: Any) -> dict[str, Any]:
-    section: dict[str, Any] = {"plugin": plugin, "requested": requested, "submitted": 0, "retired": 0,
-                               "ids": [], "dry_run": dry_run, "error": None}
-    section.update(fields)
-    return section
 
 
 class Submitter:
@@ -57,22 +49,22 @@ class Submitter:
         with queue_lock(self.loaded.context.state_dir, record["queue"]) as acquired:
             if not acquired:
                 log.warning("queue %s: another apfctl is working on it; skipped", record["queue"])
-                record["submission"] = _section(None, record["decision"]["pilots"], self.dry_run,
+                record["submission"] = submission(None, record["decision"]["pilots"], self.dry_run,
                                                 skipped="queue locked by another apfctl process")
             else:
                 record["submission"] = self._submit_locked(record)
         return record
 
-    def _submit_locked(self, record: Record) -> dict[str, Any]:
+    def _submit_locked(self, record: Record) -> Submission:
         """One record's submission; whatever goes wrong stays in this record's section."""
         n = record["decision"]["pilots"]
         try:
             plugin = self.plugin(record["queue"])
         except Exception as exc:  # a queue whose backend cannot be built fails alone
             log.debug("submit plugin for %s failed to start", record["queue"], exc_info=True)
-            return _section(None, n, self.dry_run, error=describe_error(exc))
+            return submission(None, n, self.dry_run, error=describe_error(exc))
         if n == 0:
-            return _section(plugin.name, 0, self.dry_run)
+            return submission(plugin.name, 0, self.dry_run)
         try:
             allowed, why = cap(plugin.queue, n, self._submitted_total(plugin.queue.name))
             if allowed != n:
@@ -83,7 +75,7 @@ class Submitter:
                 self._settle(plugin)
                 section = self._once(plugin, allowed, record["cycle"])
         except (LedgerError, ConfigError) as exc:
-            return _section(plugin.name, n, self.dry_run, error=str(exc))
+            return submission(plugin.name, n, self.dry_run, error=str(exc))
         if allowed != n:
             section.update(requested=n, capped=f"{allowed} by {why}")
         return section
@@ -119,7 +111,7 @@ class Submitter:
                 log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
                             "has none of its pilots: claim released", queue, cycle)
 
-    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
 
         The ledger's claim on (queue, cycle) comes first; for a submission the backend's own
@@ -131,17 +123,17 @@ class Submitter:
         earlier = self.ledger.claim_submission(queue, cycle)
         if earlier is not None and earlier["state"] != "failed":
             log.info("queue %s: cycle %s was already %s; nothing new", queue, cycle, earlier["state"])
-            return _section(plugin.name, n, False, ids=earlier["ids"],
+            return submission(plugin.name, n, False, ids=earlier["ids"],
                             skipped=f"cycle {cycle} already {earlier['state']} for this queue")
         try:
             if n < 0:
                 result = plugin.retire(-n)
                 self.ledger.finish_submission(queue, cycle, result.ids, state="retired")
-                return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
+                return submission(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
             existing = plugin.find_submitted(cycle)
             if existing:
                 self.ledger.finish_submission(queue, cycle, existing)
-                return _section(plugin.name, n, False, ids=existing,
+                return submission(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
             result = plugin.submit(n, cycle)
         except LedgerError:
@@ -150,21 +142,16 @@ class Submitter:
             if not isinstance(exc, BackendError):
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
             self.ledger.finish_submission(queue, cycle, [], state="failed")
-            return _section(plugin.name, n, False, error=describe_error(exc))
+            return submission(plugin.name, n, False, error=describe_error(exc))
         try:
             self.ledger.finish_submission(queue, cycle, result.ids)
         except LedgerError as exc:   # the pilots exist: the record says so, and what went wrong
-            return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids, error=str(exc))
-        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
+            return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids, error=str(exc))
+        return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
 
-    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         try:
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
-            return _section(plugin.name, n, True, error=describe_error(exc))
-        return _section(plugin.name, n, True, ids=result.ids, description=result.description)
-
-
-def failed(record: Record) -> bool:
-    submission = record.get("submission") or {}
-    return bool(submission.get("error"))
+            return submission(plugin.name, n, True, error=describe_error(exc))
+        return submission(plugin.name, n, True, ids=result.ids, description=result.description)

@@ -25,7 +25,7 @@ def test_a_count_past_64_bits_fails_that_queue_before_anything_is_submitted(tmp_
     result = factory.run("cycle", "--all")
     no_traceback(result)
     assert result.returncode == 1
-    assert f"queue RQ_A: status: wms status failed: File: wms.ready = {2**70} is not a count" in result.stderr
+    assert f"queue RQ_A: status: wms status failed (File: wms.ready = {2**70} is not a count" in result.stderr
     records = {r["queue"]: r for r in map(json.loads, result.stdout.splitlines())}
     assert records["RQ_A"]["wms"]["ok"] is False and records["RQ_A"]["decision"]["pilots"] == 0
     assert records["RQ_B"]["submission"]["submitted"] == 2   # the other queue carries on

@@ -15,8 +15,8 @@ def test_one_stderr_line_per_failing_queue_in_every_format(tmp_path: Path, fmt: 
     result = factory.run("cycle", "--all", "--format", fmt)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("apfctl: error: queue ")]
-    assert lines == [f"apfctl: error: queue RQ_A: status: wms status failed: File WMS: {tmp_path}/missing.json: "
-                     "no such file"]
+    assert lines == [f"apfctl: error: queue RQ_A: status: wms status failed (File WMS: {tmp_path}/missing.json: "
+                     "no such file)"]
     status = factory.run("status", "--all", "--format", fmt)
     assert status.stderr.count("apfctl: error: queue RQ_A: status:") == 1
 
