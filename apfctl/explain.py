@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from apfctl.stages.decide import blocked_reason
+from apfctl.record.failure import status_failure
 
 _RESULT_KEYS = frozenset({"in", "ret", "out"})
 _WHY_KEYS = ("comment", "reason")
@@ -85,7 +85,7 @@ def render_queue(record: Mapping[str, Any]) -> str:
     trace = list(decision.get("trace") or [])
     pilots = decision.get("pilots", 0)
     verdict = f"submit {pilots}" if pilots > 0 else f"retire {-pilots}" if pilots < 0 else "nothing to do"
-    blocked = blocked_reason(record)
+    blocked = status_failure(record)
     if pilots == 0 and blocked is not None:   # 0 because the status is unknown, not because no work
         verdict = f"no pilots: status unknown ({blocked})"
     elif pilots == 0 and any(step.get("error") for step in trace if isinstance(step, Mapping)):

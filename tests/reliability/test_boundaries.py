@@ -81,12 +81,14 @@ def _edited(factory: Factory, queue: str, pilots: int) -> str:
 
 def test_submit_caps_a_record_by_the_queues_own_limits(tmp_path: Path) -> None:
     factory = Factory(tmp_path, {"RQ_A": {"submit.maximum": "3"}, "RQ_B": dict(CAPPED)})
-    huge = _edited(factory, "RQ_A", 2**63 - 1)
+    beyond = factory.run("submit", stdin=_edited(factory, "RQ_A", 2**63 - 1))   # past the record's own range
+    assert beyond.returncode == 2 and "decision.pilots" in beyond.stderr and not factory.pilots()
+    huge = _edited(factory, "RQ_A", 10**6)
     result = factory.run("submit", stdin=huge)
     assert result.returncode == 0, result.stderr
     section = json.loads(result.stdout)["submission"]
     assert section["submitted"] == 3 and section["capped"] == "3 by submit.maximum = 3 per cycle"
-    assert "asks for 9223372036854775807 pilots; 3 by submit.maximum" in result.stderr
+    assert "asks for 1000000 pilots; 3 by submit.maximum" in result.stderr
     edited = _edited(factory, "RQ_B", 50)   # MaxPerCycle is in RQ_B's chain: its maximum holds
     assert json.loads(factory.run("submit", stdin=edited).stdout)["submission"]["submitted"] == 2
     assert sorted(factory.pilots().values()) == [2, 3]
@@ -94,10 +96,10 @@ def test_submit_caps_a_record_by_the_queues_own_limits(tmp_path: Path) -> None:
 
 def test_the_default_ceiling_is_a_thousand(tmp_path: Path) -> None:
     factory = Factory(tmp_path, {"RQ_A": {}})
-    result = factory.run("submit", "--dry-run", stdin=_edited(factory, "RQ_A", 2**63 - 1))
+    result = factory.run("submit", "--dry-run", stdin=_edited(factory, "RQ_A", 10**6))
     no_traceback(result)
     assert json.loads(result.stdout)["submission"]["capped"] == "1000 by submit.maximum = 1000 per cycle"
-    retire = factory.run("submit", "--dry-run", stdin=_edited(factory, "RQ_A", -(2**63)))
+    retire = factory.run("submit", "--dry-run", stdin=_edited(factory, "RQ_A", -(10**6)))
     no_traceback(retire)
     assert json.loads(retire.stdout)["submission"]["capped"].startswith("-1000 by submit.maximum")
 

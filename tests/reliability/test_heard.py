@@ -62,11 +62,12 @@ def test_a_disabled_queue_named_with_q_is_said(tmp_path: Path) -> None:
 
 
 def test_json_output_of_decide_has_stderr_lines_too(tmp_path: Path) -> None:
-    factory = Factory(tmp_path, {"RQ_A": {"schedplugin": "Throttle"}})
+    factory = Factory(tmp_path, {"RQ_A": {}})
     record = {"apfctl": 1, "queue": "RQ_A", "cycle": "c1",
-              "wms": {"plugin": "File", "ok": True, "ready": 1, "notready": 0, "running": 0, "done": 0, "failed": 0},
+              "wms": {"plugin": "File", "ok": False, "error": "the WMS is down"},
               "batch": {"plugin": "Slurm", "ok": True, "pending": 0, "held": 0, "running": 0, "exiting": 0,
-                        "done_1h": 0, "fault_1h": 0, "recent": {"total": 3}}}   # no "short": the rule breaks
+                        "done_1h": 0, "fault_1h": 0}}
     result = factory.run("decide", "--format", "json", stdin=json.dumps(record) + "\n")
     assert result.returncode == 1
-    assert "apfctl: error: queue RQ_A: decide:" in result.stderr
+    assert "apfctl: error: queue RQ_A: status: wms status failed (the WMS is down)" in result.stderr
+    assert json.loads(result.stdout)["decision"]["pilots"] == 0
