@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TypeVar
 
+from apfctl.record.kinds import COUNT
+
 T = TypeVar("T")
 
 # The largest document apfctl reads (status files, CRIC and PanDA answers, tokens' files are
@@ -26,10 +28,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 # The largest credential file (a token, a proxy with its chain): a few KB in practice.
 MAX_CREDENTIAL_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
-# The largest count of jobs or pilots apfctl takes from a WMS or batch system (per queue, or
-# summed over a factory): far above any real site, far below where arithmetic or storage
-# of it could break (SQLite and JSON integers stop at 2**63 - 1).
-MAX_COUNT = 10**9
+# The largest count of jobs or pilots apfctl takes from a WMS or batch system: the record's
+# own bound (one definition of the range), far below where arithmetic or storage of it could
+# break (SQLite and JSON integers stop at 2**63 - 1).
+MAX_COUNT = int(COUNT.high)
 
 
 class TooLarge(OSError):
