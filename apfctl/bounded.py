@@ -11,14 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
-import subprocess
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
-from apfctl.record.kinds import COUNT
+if TYPE_CHECKING:   # subprocess and threading are imported where used: config loading reads files here
+    import subprocess
 
 T = TypeVar("T")
 
@@ -29,9 +27,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
 # The largest count of jobs or pilots apfctl takes from a WMS or batch system: the record's
-# own bound (one definition of the range), far below where arithmetic or storage of it could
-# break (SQLite and JSON integers stop at 2**63 - 1).
-MAX_COUNT = int(COUNT.high)
+# own bound (``apfctl.record.kinds.COUNT``, not imported here: reading a config file must not
+# load the record package; a test keeps the two equal), far below where arithmetic or storage
+# could break (SQLite and JSON integers stop at 2**63 - 1).
+MAX_COUNT = 10**9
 
 
 class TooLarge(OSError):
@@ -93,6 +92,8 @@ def call_with_deadline(call: Callable[[], T], seconds: float, what: str,
     of the call are raised here. ``on_timeout`` must not block (close a socket with shutdown,
     not close, which waits for the reading thread).
     """
+    import threading
+
     outcome: dict[str, object] = {}
 
     def target() -> None:
@@ -122,6 +123,8 @@ def run_command(argv: Sequence[str], *, timeout: float, env: Mapping[str, str] |
     bytes (the time-out bounds how much is read). ``subprocess.TimeoutExpired`` after the
     kill, so that no child of the command lives on.
     """
+    import subprocess
+
     process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=dict(env) if env is not None else None,
                                start_new_session=True)
@@ -137,6 +140,9 @@ def run_command(argv: Sequence[str], *, timeout: float, env: Mapping[str, str] |
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL to the process group that ``process`` leads, then reap it."""
+    import signal
+    import subprocess
+
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -125,8 +125,10 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
         click.echo(render_explain(records))
     elif not as_json:
         emit(records, "table")
-    report_failures(records)
-    return 1 if any_failed(records) else 0
+    if any_failed(records):   # the stderr lines are looked for only when some queue failed
+        report_failures(records)
+        return 1
+    return 0
 
 
 def _read_decidable(loaded: Any, files: tuple[str, ...]) -> list[Record]:
@@ -203,8 +205,10 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
                 ledger.store(results[-1:])
         publish(loaded, results)
     emit(results, fmt)
-    report_failures(results, ("submit",))
-    return 1 if any_failed(results) else 0
+    if any_failed(results):
+        report_failures(results)
+        return 1
+    return 0
 
 
 @click.command()

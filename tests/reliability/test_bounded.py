@@ -98,3 +98,10 @@ def test_a_schedd_call_that_hangs_is_cut_off(monkeypatch: pytest.MonkeyPatch) ->
     finally:
         release.set()
     assert schedd.call(schedd.Endpoint(), "query", lambda: ["ad"]) == ["ad"]
+
+
+def test_the_count_bound_is_the_records_own() -> None:
+    from apfctl.bounded import MAX_COUNT
+    from apfctl.record.kinds import COUNT
+
+    assert (COUNT.low, COUNT.high) == (0, MAX_COUNT)
