@@ -12,8 +12,6 @@ from typing import Any
 
 import click
 
-from apfctl.record.failure import status_failure
-
 STAGES = ("status", "decide", "submit")
 
 
@@ -22,6 +20,8 @@ def failure(record: Mapping[str, Any], stages: Iterable[str] = STAGES) -> tuple[
 
     The same judgement as :func:`apfctl.record.failure.failure` (the exit codes), by stage.
     """
+    from apfctl.record.failure import status_failure
+
     for stage in stages:
         if stage == "status":
             if "wms" in record or "batch" in record:
