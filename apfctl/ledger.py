@@ -8,7 +8,10 @@ A corrupt or locked database is reported as such and never recreated: no data is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -70,25 +73,73 @@ class Ledger:
     def __init__(self, state_dir: Path, *, create: bool = True, timeout: float = 10.0) -> None:
         self.path = Path(state_dir) / self.FILENAME
         self.empty = not self.path.exists()
+        self._identity: tuple[int, int] | None = None
         if self.empty and not create:
             self._db: sqlite3.Connection | None = None
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.empty:
+                self._create()
             self._check_header()
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            info = os.stat(self.path)
+            self._identity = (info.st_dev, info.st_ino)
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(self._explain(exc)) from None
 
+    def _create(self) -> None:
+        """A new ledger, made whole under a temporary name and linked into place.
+
+        So a ledger file is never seen empty or half made: a 0-byte ``ledger.sqlite`` is
+        then always damage (truncation), refused by :meth:`_check_header`, never taken for
+        a new ledger. Two processes creating it at once: the second link fails, and both use
+        the first one's file.
+        """
+        temporary = self.path.with_name(f".{self.FILENAME}.{os.getpid()}.new")
+        try:
+            with contextlib.closing(sqlite3.connect(temporary, isolation_level=None)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, self.path)
+        finally:
+            for leftover in (temporary, temporary.with_name(temporary.name + "-wal"),
+                             temporary.with_name(temporary.name + "-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+
     def _check_header(self) -> None:
-        """Refuse a file that is not SQLite before sqlite3 touches it (it would not, but say so)."""
-        if self.path.exists() and self.path.stat().st_size:
-            with self.path.open("rb") as stream:
-                if stream.read(16) != b"SQLite format 3\x00":
-                    raise sqlite3.DatabaseError("file is not a database")
+        """Refuse a file that is not SQLite before sqlite3 touches it (sqlite3 would take an
+        empty file for a new database and lose nothing only because there was nothing left)."""
+        size = self.path.stat().st_size
+        if size == 0:
+            raise sqlite3.DatabaseError("file is empty (0 bytes): it was truncated, so its history is lost")
+        with self.path.open("rb") as stream:
+            if stream.read(16) != b"SQLite format 3\x00":
+                raise sqlite3.DatabaseError("file is not a database")
+
+    def _check_file(self) -> None:
+        """LedgerError if the file opened is no longer the file at the ledger's path.
+
+        SQLite keeps writing to an open file that was deleted or renamed away: without this,
+        a state folder removed mid-cycle takes the cycle's records with it, unsaid.
+        """
+        if self._identity is None:
+            return
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            raise LedgerError(f"ledger {self.path} was deleted while apfctl had it open (was the state "
+                              "folder removed?); nothing more is written to it") from None
+        except OSError as exc:
+            raise LedgerError(self._explain(exc)) from None
+        if (info.st_dev, info.st_ino) != self._identity:
+            raise LedgerError(f"ledger {self.path} was replaced by another file while apfctl had it open; "
+                              "nothing more is written to either")
 
     @classmethod
     def for_factory(cls, loaded: Any, *, create: bool = True) -> Ledger:
@@ -100,14 +151,18 @@ class Ledger:
         text = str(exc)
         if "locked" in text or "busy" in text:
             return f"ledger {self.path} is locked by another process ({text}); try again"
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
+        if "disk is full" in text or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return f"ledger {self.path}: no space left on its file system ({text}); free some and run again"
+        if "not a database" in text or "malformed" in text or "corrupt" in text or "is empty" in text:
             return (f"ledger {self.path} is corrupt ({text}); it was left untouched: move it aside to start "
                     "a new one, or repair it with sqlite3 '.recover'")
         return f"ledger {self.path}: {text}"
 
-    def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Iterable[Any] = (), *, write: bool = False) -> sqlite3.Cursor:
         if self._db is None:
             raise LedgerError(f"ledger {self.path} does not exist yet")
+        if write:
+            self._check_file()
         try:
             return self._db.execute(sql, tuple(params))
         except sqlite3.Error as exc:
@@ -125,18 +180,44 @@ class Ledger:
         self.close()
 
     # -- records ---------------------------------------------------------------------
-    def store(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def store(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Store records in one transaction; their row ids, for :meth:`update`."""
         now = time.time()
-        rows = [(r["queue"], r["cycle"], _stage(r), now, dumps(r)) for r in records]
+        rows = [(r["queue"], r["cycle"], _stage(r), now, self._body(r)) for r in records]
+        if not rows:
+            return []
+        with self._transaction() as db:
+            insert = "INSERT INTO records (queue, cycle, stage, time, body) VALUES (?, ?, ?, ?, ?)"
+            return [db.execute(insert, row).lastrowid for row in rows]
+
+    def update(self, ids: Iterable[int], records: Iterable[Mapping[str, Any]]) -> None:
+        """Replace stored records (by row id) with their later stage, in one transaction.
+
+        A cycle stores each record once decided, before anything is submitted, and updates
+        it as it goes: a cycle killed half way leaves its records in history as far as they got.
+        """
+        rows = [(_stage(r), self._body(r), row_id) for row_id, r in zip(ids, records, strict=True)]
         if not rows:
             return
+        with self._transaction() as db:
+            db.executemany("UPDATE records SET stage = ?, body = ? WHERE id = ?", rows)
+
+    def _body(self, record: Mapping[str, Any]) -> str:
+        try:
+            return dumps(record)
+        except (TypeError, ValueError) as exc:   # orjson: an integer past 64 bits, a value of no JSON type
+            raise LedgerError(f"a record of queue {record.get('queue')!r} cannot be stored in ledger "
+                              f"{self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         if self._db is None:
             raise LedgerError(f"ledger {self.path} does not exist yet")
+        self._check_file()
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "INSERT INTO records (queue, cycle, stage, time, body) VALUES (?, ?, ?, ?, ?)", rows)
+                yield self._db
         except sqlite3.Error as exc:
             raise LedgerError(self._explain(exc)) from None
 
@@ -178,7 +259,7 @@ class Ledger:
     def prune(self, keep_days: float) -> int:
         """Drop records older than ``keep_days``; returns how many went."""
         cutoff = time.time() - keep_days * 86400
-        deleted = self._run("DELETE FROM records WHERE time < ?", (cutoff,)).rowcount
+        deleted = self._run("DELETE FROM records WHERE time < ?", (cutoff,), write=True).rowcount
         self._run("DELETE FROM submissions WHERE time < ?", (cutoff,))
         self._run("DELETE FROM actions WHERE time < ?", (cutoff,))
         return deleted
@@ -187,7 +268,7 @@ class Ledger:
     def claim_submission(self, queue: str, cycle: str) -> dict[str, Any] | None:
         """Claim (queue, cycle) for submission; the earlier claim if there is one."""
         inserted = self._run("INSERT OR IGNORE INTO submissions (queue, cycle, state, time) "
-                             "VALUES (?, ?, 'submitting', ?)", (queue, cycle, time.time())).rowcount
+                             "VALUES (?, ?, 'submitting', ?)", (queue, cycle, time.time()), write=True).rowcount
         if inserted:
             return None
         state, ids = self._run("SELECT state, ids FROM submissions WHERE queue = ? AND cycle = ?",
@@ -196,7 +277,18 @@ class Ledger:
 
     def finish_submission(self, queue: str, cycle: str, ids: list[str], state: str = "submitted") -> None:
         self._run("UPDATE submissions SET state = ?, ids = ?, time = ? WHERE queue = ? AND cycle = ?",
-                  (state, dumps(ids), time.time(), queue, cycle))
+                  (state, dumps(ids), time.time(), queue, cycle), write=True)
+
+    def unfinished(self, queue: str) -> list[str]:
+        """Cycles of the queue still claimed "submitting": with the queue's lock held, each was
+        left so by a process that died between its claim and its answer."""
+        return [cycle for (cycle,) in self._run("SELECT cycle FROM submissions WHERE queue = ? AND "
+                                                "state = 'submitting' ORDER BY time", (queue,))]
+
+    def release(self, queue: str, cycle: str) -> None:
+        """Forget an unfinished claim whose pilots the batch system does not have."""
+        self._run("DELETE FROM submissions WHERE queue = ? AND cycle = ? AND state = 'submitting'",
+                  (queue, cycle), write=True)
 
     def submitted_totals(self) -> dict[str, int]:
         """Pilots submitted per queue over the retention period (MaxToSubmit, MinToSubmit)."""
@@ -210,7 +302,7 @@ class Ledger:
     # -- actions (clean-up, renewals) -----------------------------------------------------
     def log_action(self, kind: str, queue: str | None, detail: Mapping[str, Any]) -> None:
         self._run("INSERT INTO actions (time, kind, queue, detail) VALUES (?, ?, ?, ?)",
-                  (time.time(), kind, queue, dumps(detail)))
+                  (time.time(), kind, queue, dumps(detail)), write=True)
 
     def actions(self, kind: str | None = None, since: _dt.datetime | float | None = None) -> list[dict[str, Any]]:
         if self._db is None:

@@ -167,9 +167,10 @@ def find(kind: str, name: str, *, allow_refused: bool = False) -> type[Plugin]:
     group = GROUPS[kind]
     lowered = name.strip().lower()
     if lowered not in _index(group):
-        close = difflib.get_close_matches(lowered, list(_index(group)), n=1)
+        usable = _usable_names(kind)
+        close = difflib.get_close_matches(lowered, [n.lower() for n in usable], n=1)
         hint = f"; did you mean {_index(group)[close[0]].name}?" if close else ""
-        known = ", ".join(names(kind)) or "none installed"
+        known = ", ".join(usable) or "none installed"
         raise PluginError(f"unknown {kind} plugin {name!r}{hint} (installed: {known})")
     try:
         plugin = _load(group, lowered)
@@ -210,6 +211,21 @@ def _missing_module(package: str) -> tuple[str, str] | None:
         if not found:
             return module, extra
     return None
+
+
+def _usable_names(kind: str) -> list[str]:
+    """Installed names that are not refused (GT2, CREAM, ...): what an error may offer.
+
+    Loads every plugin of the kind, so it is for error messages only.
+    """
+    usable = []
+    for name in names(kind):
+        try:
+            if not getattr(_load(GROUPS[kind], name.lower()), "REFUSED", None):
+                usable.append(name)
+        except Exception:  # a broken package is reported when it is named, not here
+            continue
+    return usable
 
 
 def canonical(kind: str, name: str) -> str:

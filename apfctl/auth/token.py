@@ -19,6 +19,7 @@ from apfctl.auth import CredentialError
 from apfctl.auth.commands import CommandError, run
 from apfctl.auth.files import write_private
 from apfctl.auth.profiles import Profile
+from apfctl.bounded import MAX_CREDENTIAL_BYTES, read_text
 
 
 @dataclass
@@ -51,7 +52,7 @@ def decode_claims(token: str) -> dict[str, Any]:
 def read_token(path: Path, now: float | None = None) -> TokenInfo:
     """The claims that matter of the token in ``path``; CredentialError naming the file."""
     try:
-        text = path.read_text(encoding="ascii")
+        text = read_text(path, MAX_CREDENTIAL_BYTES, encoding="ascii")
     except FileNotFoundError:
         raise CredentialError(f"token file {path} does not exist") from None
     except (OSError, UnicodeError) as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from apfctl.auth import CredentialError
 from apfctl.auth.commands import CommandError, run
 from apfctl.auth.profiles import Profile
+from apfctl.bounded import MAX_CREDENTIAL_BYTES, read_file, read_text
 
 
 @dataclass
@@ -26,7 +27,7 @@ def read_proxy(path: Path, now: _dt.datetime | None = None) -> ProxyInfo:
     from cryptography import x509
 
     try:
-        data = path.read_bytes()
+        data = read_file(path, MAX_CREDENTIAL_BYTES)
     except FileNotFoundError:
         raise CredentialError(f"proxy file {path} does not exist") from None
     except OSError as exc:
@@ -83,9 +84,10 @@ def _passphrase(profile: Profile) -> str | None:
     file = profile.setting("x509.passphrasefile")
     if file:
         try:
-            return Path(file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise CredentialError(f"cannot read x509.passphrasefile {file}: {exc.strerror or exc}") from None
+            return read_text(file, MAX_CREDENTIAL_BYTES).rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise CredentialError(f"cannot read x509.passphrasefile {file}: {reason}") from None
     return profile.setting("x509.myproxy_passphrase")
 
 

@@ -68,6 +68,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="apfctl")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, param, value: _debug_everywhere(value),
+              help="Debug logs and tracebacks for the command (as its own --debug).")
 def cli() -> None:
     """apfctl: a pilot factory as small commands that pipe JSON Lines.
 
@@ -83,6 +86,14 @@ def cli() -> None:
     Exit codes: 0 all queues fine, 1 some queue failed (its record says why),
     2 bad usage, configuration or input (nothing done).
     """
+
+
+def _debug_everywhere(value: bool) -> None:
+    """``apfctl --debug CMD`` means ``apfctl CMD --debug``: every command reads $APFCTL_DEBUG."""
+    if value:
+        import os
+
+        os.environ["APFCTL_DEBUG"] = "1"
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -151,9 +152,19 @@ def run_cli(group: click.Group) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        if debug or exc.errno not in _FULL:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        click.echo(f"apfctl: error: no space left on the file system{where}: {exc.strerror}; "
+                   "free some (state folder, logs) and run again", err=True)
+        return 1
     except ReaderLeft:
         return 0
     return result if isinstance(result, int) else 0
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)   # a full disk or quota: said plainly, not as a traceback
 
 
 class ReaderLeft(Exception):

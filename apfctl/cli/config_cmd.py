@@ -46,7 +46,11 @@ def check(queues: tuple[str, ...], config_path: str | None, state_dir: str | Non
         return 2
     for failure in loaded.failed_sources:
         click.echo(f"error: queue source failed, its queues are missing: {failure}", err=True)
-    click.echo(f"{loaded.source}: OK, {len(names)} enabled queue(s) checked, {len(report.warnings)} warning(s)")
+    enabled = set(loaded.enabled_queues())
+    disabled = [name for name in names if name not in enabled]
+    counted = f"{len(names) - len(disabled)} enabled queue(s)" + (
+        f" and {len(disabled)} disabled ({', '.join(disabled)})" if disabled else "")
+    click.echo(f"{loaded.source}: OK, {counted} checked, {len(report.warnings)} warning(s)")
     return 1 if loaded.failed_sources else 0
 
 

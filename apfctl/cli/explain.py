@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from apfctl.record.failure import status_failure
+
 _RESULT_KEYS = frozenset({"in", "ret", "out"})
 _WHY_KEYS = ("comment", "reason")
 
@@ -119,7 +121,7 @@ def render_queue(record: Mapping[str, Any]) -> str:
     trace = list(decision.get("trace") or [])
     types = decision.get("types")
     if isinstance(types, Mapping) and types:
-        blocks = [f"{head}\n  decision: {_verdict(decision.get('pilots', 0))} in all" + _untyped_line(record)]
+        blocks = [f"{head}\n  decision: {_decided(record, decision, trace)} in all" + _untyped_line(record)]
         for rt, typed in types.items():
             steps = [step for step in trace if step.get("type") == rt]
             limiter = _limiter(steps)
@@ -130,8 +132,20 @@ def render_queue(record: Mapping[str, Any]) -> str:
                           + f"\n\n{_table(steps)}")
         return "\n\n".join(blocks)
     limiter = _limiter(trace)
-    summary = f"  decision: {_verdict(decision.get('pilots', 0))}" + (f" (limited by {limiter})" if limiter else "")
+    summary = f"  decision: {_decided(record, decision, trace)}" + (f" (limited by {limiter})" if limiter else "")
     return f"{head}\n{summary}\n\n{_table(trace)}"
+
+
+def _decided(record: Mapping[str, Any], decision: Mapping[str, Any], trace: list[Any]) -> str:
+    """The decision in words; a 0 that comes from unknown status or a failed chain says so (not "nothing to do")."""
+    pilots = decision.get("pilots", 0)
+    if pilots == 0:
+        blocked = status_failure(record)
+        if blocked is not None:
+            return f"no pilots: status unknown ({blocked})"
+        if any(isinstance(step, Mapping) and step.get("error") for step in trace):
+            return "no pilots: the chain failed"
+    return _verdict(pilots)
 
 
 def render_explain(records: Iterable[Mapping[str, Any]]) -> str:

@@ -19,7 +19,10 @@ def parse_since(text: str, now: _dt.datetime | None = None) -> _dt.datetime:
     now = now or _dt.datetime.now(_dt.UTC)
     match = _DURATION.match(text.strip())
     if match:
-        return now - _dt.timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+        try:
+            return now - _dt.timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+        except OverflowError:   # further back than any date: everything
+            return _dt.datetime.min.replace(tzinfo=_dt.UTC)
     try:
         when = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

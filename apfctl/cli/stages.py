@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,10 @@ from apfctl.cli.common import (
     resolve_output_format,
     validate,
 )
+from apfctl.cli.failures import report_failures, say_no_queues
 from apfctl.errors import RecordError
+
+log = logging.getLogger("apfctl")
 
 if TYPE_CHECKING:
     from apfctl.config.loader import Loaded
@@ -34,6 +38,11 @@ def _queue_selection(loaded: Loaded, queues: tuple[str, ...], all_queues: bool) 
         return loaded.enabled_queues()
     if not queues:
         raise click.UsageError("give --queue Q (repeatable) or --all")
+    enabled = set(loaded.enabled_queues())
+    for name in dict.fromkeys(queues):
+        if name in loaded.queues and name not in enabled:
+            log.warning("queue %s is not enabled (enabled = False, or [Factory] enablequeues = False); "
+                        "worked on because --queue names it", name)
     return list(dict.fromkeys(queues))
 
 
@@ -68,6 +77,9 @@ def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str
 
     records = collect(loaded, good)
     emit(records, fmt)
+    if not good:
+        say_no_queues(selected, all_queues, report.bad_queues, ())
+    report_failures(records, ("status",))
     failed = report.bad_queues or loaded.failed_sources
     return 1 if failed or any_failed(records) else 0
 
@@ -96,19 +108,22 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
     from apfctl.record import dumps_line, failure
     from apfctl.stages.decide import Decider
 
+    if explain and fmt == "json":
+        raise click.UsageError("--explain writes a table for people; leave it out for JSON Lines")
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
     as_json = not explain and resolve_output_format(fmt) == "json"
     decider = Decider(loaded)
     lines: list[bytes] = []     # the output, held until every input line has passed its check
     kept: list[Record] = []
-    failed = False
+    failing: list[Record] = []
     with _collector_paused():
         # Each record is decided and encoded while it is fresh in the cache; nothing is written
         # before the last line is checked, so a bad line anywhere means no output at all.
         for record in _decidable(loaded, files):
             decider.decide(record)
-            failed = failed or failure(record) is not None
+            if failure(record) is not None:
+                failing.append(record)
             if as_json:
                 lines.append(dumps_line(record))
             else:
@@ -123,7 +138,10 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
         click.echo(render_explain(kept))
     elif not as_json:
         emit(kept, "table")
-    return 1 if failed else 0
+    if failing:   # the stderr lines are looked for only when some queue failed
+        report_failures(failing)
+        return 1
+    return 0
 
 
 def _decidable(loaded: Any, files: tuple[str, ...]) -> Iterator[Record]:
@@ -194,11 +212,16 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
     else:
         with Ledger.for_factory(loaded) as ledger:
             submitter = Submitter(loaded, ledger)
-            results = [submitter.submit(record) for record in records]
-            ledger.store(results)
+            results = []
+            for record in records:   # each stored once submitted: a killed submit loses none of them
+                results.append(submitter.submit(record))
+                ledger.store(results[-1:])
         publish(loaded, results)
     emit(results, fmt)
-    return 1 if any_failed(results) else 0
+    if any_failed(results):
+        report_failures(results)
+        return 1
+    return 0
 
 
 @click.command()
@@ -227,5 +250,8 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     report = validate(loaded, selected, strict=not all_queues)
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
+    if not result.records:
+        say_no_queues(selected, all_queues, report.bad_queues, result.skipped)
+    report_failures(result.records)
     failed_queue = any_failed(result.records)
     return 1 if report.bad_queues or loaded.failed_sources or failed_queue or result.ledger_error else 0

@@ -27,6 +27,9 @@ QUEUE_KEYS: dict[str, Key] = {
     "executable.defaultarguments": Key("str", None, doc="a template for executable.arguments"),
     **queueconf.QUEUE_KEYS,   # resourcetypes, corecount, maxrss, ... (docs/resource-types.md)
     **limits.QUEUE_KEYS,      # Harvester's queue limits
+    "submit.maximum": Key("int", 1000, minimum=0,
+                          doc="most pilots submitted (or retired) for the queue in one cycle, whatever a record "
+                              "asks (Slurm's default array limit)"),
 }
 
 FACTORY_KEYS: dict[str, Key] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from apfctl.bounded import read_text
 from apfctl.config.model import Origin, RawValue
 from apfctl.errors import ConfigError
 from apfctl.interfaces import ConfigLayer
@@ -60,11 +61,11 @@ def parse_text(text: str, source: str) -> ConfigLayer:
 def parse_file(path: Path) -> ConfigLayer:
     """Parse one file; a missing or unreadable file is a ConfigError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+        raise ConfigError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(path)) from None
     return parse_text(text, str(path))
 
 

@@ -95,6 +95,10 @@ TYPE_WORDS = {
 }
 
 
+class OutOfRange(ValueError):
+    """A value of the right type outside what the key allows (not a type error)."""
+
+
 @dataclass(frozen=True)
 class Key:
     """One configuration key: its type, default, whether it must be set, and what it does."""
@@ -119,9 +123,9 @@ class Key:
             wanted = value.lower() if isinstance(value, str) else value
             allowed = [c.lower() for c in self.choices]
             if wanted not in allowed:
-                raise ValueError(f"must be one of {', '.join(self.choices)}")
+                raise OutOfRange(f"must be one of {', '.join(self.choices)}")
         if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
-            raise ValueError(f"must be at least {self.minimum:g}")
+            raise OutOfRange(f"must be at least {self.minimum:g}")
         return value
 
     def expects(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apfctl.config.keys import NONE_STRINGS, Key, parse_verify
+from apfctl.config.keys import NONE_STRINGS, Key, OutOfRange, parse_verify
 from apfctl.errors import ConfigError
 
 _INTERPOLATION = re.compile(r"%\(([^)]+)\)s|%%|%")
@@ -66,8 +66,10 @@ class Section:
         return raw.text if raw else None
 
     def error(self, key: str | None, message: str, value: str | None = None) -> ConfigError:
-        """A ConfigError located at ``key`` of this section."""
+        """A ConfigError located at ``key`` of this section (a missing key: at the section's file)."""
         origin = self.origin(key) if key else None
+        if origin is None:
+            origin = next((Origin(raw.origin.file) for raw in self._values.values()), None)
         return ConfigError(
             message,
             file=origin.file if origin else None,
@@ -119,6 +121,8 @@ class Section:
             return spec.default
         try:
             value = spec.convert(text)
+        except OutOfRange as exc:   # of the right type: "expected an integer" would mislead
+            raise self.error(key, str(exc), text) from None
         except ValueError as exc:
             raise self.error(key, f"{exc}; expected {spec.expects()}", text) from None
         if value is None and spec.required:

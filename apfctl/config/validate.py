@@ -252,4 +252,8 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
 
     report.errors.extend(check_factory(loaded.factory))
     _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report, installed_factory_keys)
+    # keys that two plugins of a queue both declare (slurm.* for status and submit) are checked
+    # by each: every error and warning is said once
+    report.errors = list({str(error): error for error in report.errors}.values())
+    report.warnings = list(dict.fromkeys(report.warnings))
     return report

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apfctl.bounded import read_text
 from apfctl.dashboard.view import record_errors, record_time
 
 OVERLAP = 3600.0     # records are re-read this far back: a cycle is stored after it ran
@@ -68,7 +69,7 @@ class Totals:
 
 def _load(path: Path, now: float) -> Totals:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
         return Totals(created=float(data["created"]), watermark=float(data["watermark"]),
                       queues={q: {k: int(v) for k, v in c.items()} for q, c in data["queues"].items()},
                       seen={k: float(v) for k, v in data["seen"].items()})

@@ -8,6 +8,7 @@ Every record is stored in the ledger and handed to the monitor plugins.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -32,6 +33,34 @@ class CycleResult:
     ledger_error: str | None = None                    # the records could not be stored
 
 
+class _History:
+    """A cycle's records in the ledger, stored once decided and updated as they are submitted.
+
+    The first ledger error is logged once and kept in the result (the run exits 1); the
+    cycle carries on, since what was submitted is still printed.
+    """
+
+    def __init__(self, ledger: Ledger | None, result: CycleResult) -> None:
+        self.ledger = ledger
+        self.result = result
+        self.ids: list[int] = []
+
+    def add(self, records: list[Record]) -> None:
+        self._guard(lambda ledger: self.ids.extend(ledger.store(records)))
+
+    def update(self, indexes: Iterable[int], records: list[Record]) -> None:
+        self._guard(lambda ledger: ledger.update([self.ids[i] for i in indexes], records))
+
+    def _guard(self, write: Callable[[Ledger], object]) -> None:
+        if self.ledger is None or self.result.ledger_error is not None:
+            return
+        try:
+            write(self.ledger)
+        except LedgerError as exc:
+            log.error("%s; this cycle's records were not stored", exc)
+            self.result.ledger_error = str(exc)
+
+
 def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cycle: str | None = None) -> CycleResult:
     result = CycleResult()
     state_dir = loaded.context.state_dir
@@ -48,16 +77,22 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
         ledger = None if dry_run else stack.enter_context(Ledger.for_factory(loaded))
         records = collect(loaded, mine, cycle, ledger, refresh_tokens=not dry_run)
         decider = Decider(loaded)
-        submitter = Submitter(loaded, ledger, dry_run=dry_run)
         for record in records:
-            submitter.submit(decider.decide(record), locked=True)
+            decider.decide(record)
         result.records = records
-        if ledger is not None:
+        stored = _History(ledger, result)
+        stored.add(records)   # decided, before any submission: a killed cycle leaves these
+        submitter = Submitter(loaded, ledger, dry_run=dry_run)
+        for index, record in enumerate(records):
+            submitter.submit(record, locked=True)
+            if record["decision"]["pilots"]:
+                stored.update([index], [record])   # what was submitted is in history at once
+        stored.update(range(len(records)), records)
+        if ledger is not None and result.ledger_error is None:
             try:
-                ledger.store(records)
                 ledger.prune(loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"]))
-            except LedgerError as exc:  # what was submitted is still printed; the run exits 1
-                log.error("%s; this cycle's records were not stored", exc)
+            except LedgerError as exc:
+                log.error("%s; old records were not pruned", exc)
                 result.ledger_error = str(exc)
     if not dry_run:
         publish(loaded, records)

@@ -85,6 +85,8 @@ class Decider:
                 out, msg = rule(n, record)
                 append({"rule": name, "in": n, "out": out, "msg": msg})   # build.step's shape, without its call
                 n = out
+            if type(n) is not int:   # once per chain, off the per-rule path: a fraction is no pilot count
+                raise TypeError(f"the chain gave {n!r} pilots, not a whole number")
         except Exception as exc:  # a broken rule must not turn into pilots
             log.debug("rule %s failed", name, exc_info=True)
             msg = message(name, comment=TEXT, in_=NUMBER, ret=0)(f"rule failed ({str(exc) or type(exc).__name__})", n)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from apfctl import plugins
+from apfctl.bounded import check_count
 from apfctl.config.generic import FACTORY_KEYS
 from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig
@@ -61,14 +62,40 @@ def history_window(queue: QueueConfig) -> tuple[float, float] | None:
 def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str) -> WmsRead | WmsFailed:
     if isinstance(value, BaseException):
         return build.wms_failed(plugin, describe_error(value), queue=queue.wmsqueue, time=stamp)
-    return build.wms_read(plugin, value, queue=queue.wmsqueue, status=value.get("status"), time=stamp,
-                          types=value.get("types"))
+    try:   # a count from outside is checked before it is used or stored (a missing one is 0)
+        counts = {key: check_count(value.get(key) or 0, f"wms.{key}") for key in build.WMS_COUNTS}
+        status = value.get("status")
+        if status is not None and (type(status) is not str or len(status) > 64):
+            raise ValueError(f"wms.status = {str(status)[:40]!r} is not a short status word")
+        types = _checked_types(value.get("types"))
+    except ValueError as exc:
+        return build.wms_failed(plugin, f"{plugin}: {exc}", queue=queue.wmsqueue, time=stamp)
+    return build.wms_read(plugin, counts, queue=queue.wmsqueue, status=status, time=stamp, types=types)
+
+
+def _checked_types(types: Any) -> dict[str, dict[str, int]] | None:
+    """A WMS plugin's per-resource-type counts, checked as its totals are: ``{type: {count: n}}``."""
+    if not types:
+        return None
+    if type(types) is not dict:
+        raise ValueError(f"wms.types = {str(types)[:40]!r} is not a mapping of resource types")
+    checked: dict[str, dict[str, int]] = {}
+    for rt, by_type in types.items():
+        if type(rt) is not str or not rt or len(rt) > 64 or type(by_type) is not dict:
+            raise ValueError(f"wms.types has an entry {str(rt)[:40]!r} that is not a type name with its counts")
+        checked[rt] = {key: check_count(by_type.get(key) or 0, f"wms.types.{rt}.{key}") for key in build.WMS_COUNTS}
+    return checked
 
 
 def _batch_section(plugin: str, window: tuple[float, float] | None, value: BatchCounts | BaseException,
                    stamp: str, now: float) -> BatchRead | BatchFailed:
     if isinstance(value, BaseException):
         return build.batch_failed(plugin, describe_error(value), time=stamp)
+    try:   # counts from outside, checked before use or storage
+        for key in ("pending", "held", "running", "exiting"):
+            check_count(getattr(value, key), f"batch.{key}")
+    except ValueError as exc:
+        return build.batch_failed(plugin, f"{plugin}: {exc}", time=stamp)
     section = build.batch_read(plugin, batch_counts(value, now - DONE_WINDOW), time=stamp, types=value.types)
     if window is not None:
         interval, maxtime = window

@@ -4,22 +4,25 @@ For each record, under the queue's lock: the ledger's claim on (queue, cycle) an
 backend's own stamps (``find_submitted``) are checked first, so a repeated submit of the
 same record, or a second apfctl on the same queue, submits nothing new. A decision per
 resource type is submitted once per (queue, type, cycle), each type with its pilot size,
-on backends that can (``BatchSubmitPlugin.for_type``); on others as untyped pilots.
+on backends that can (``BatchSubmitPlugin.for_type``); on others as untyped pilots. Claims
+that a killed process left "submitting" are settled first (:meth:`Submitter._settle`), and
+the number of pilots is capped by the queue's own limits (:mod:`apfctl.stages.caps`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apfctl import plugins
 from apfctl.config.loader import Loaded
-from apfctl.errors import BackendError, LedgerError
+from apfctl.errors import BackendError, ConfigError, LedgerError
 from apfctl.interfaces import BatchSubmitPlugin, PilotRequest
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record, Submission, submission
+from apfctl.stages.caps import cap
 from apfctl.stages.status import describe_error
 
 log = logging.getLogger("apfctl.submit")
@@ -76,20 +79,78 @@ class Submitter:
         """One submission (or retirement) of ``n`` pilots; ``claim``: its key in the ledger."""
         if n == 0:
             return submission(plugin.name, 0, self.dry_run)
-        if self.dry_run:
-            return self._dry_run(plugin, n, cycle)
         try:
-            return self._once(plugin, n, cycle, claim)
-        except LedgerError as exc:
-            return submission(plugin.name, n, False, error=str(exc))
+            allowed, why = cap(plugin.queue, n, self._submitted_total(plugin.queue.name))
+            if allowed != n:
+                log.warning("queue %s: the record asks for %d pilots; %d by %s", plugin.queue.name, n, allowed, why)
+            if self.dry_run:
+                section = self._dry_run(plugin, allowed, cycle)
+            else:
+                self._settle(plugin)
+                section = self._once(plugin, allowed, cycle, claim)
+        except (LedgerError, ConfigError) as exc:
+            return submission(plugin.name, n, self.dry_run, error=str(exc))
+        if allowed != n:
+            section.update(requested=n, capped=f"{allowed} by {why}")
+        return section
+
+    def _submitted_total(self, queue: str) -> Callable[[], int]:
+        def total() -> int:
+            return self.ledger.submitted_totals().get(queue, 0) if self.ledger is not None else 0
+        return total
+
+    def _settle(self, plugin: BatchSubmitPlugin) -> None:
+        """Settle the claims a dead process left "submitting" for this queue (the lock is held).
+
+        The backend is asked for the pilots of each such cycle: found, they were submitted
+        (recorded so); none, the claim is released, so that the cycle may be decided and
+        submitted again. A backend that cannot answer leaves the claim for the next run.
+        A plugin made for one resource type settles that type's claims (``<cycle>:<type>``).
+        """
+        assert self.ledger is not None
+        queue = plugin.queue.name
+        suffix = f":{plugin.pilot.resource_type}" if plugin.pilot is not None else ""
+        for claim in self.ledger.unfinished(queue):
+            if suffix and not claim.endswith(suffix):
+                continue
+            cycle = claim.removesuffix(suffix) if suffix else claim
+            try:
+                found = plugin.find_submitted(cycle)
+            except Exception as exc:
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "cannot say if it has its pilots (%s): asked again next run", queue, claim,
+                            describe_error(exc))
+                continue
+            if found:
+                self.ledger.finish_submission(queue, claim, found)
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "has %d of its pilots: recorded as submitted", queue, claim, len(found))
+            else:
+                self.ledger.release(queue, claim)
+                log.warning("queue %s: cycle %s was left unfinished by a process that died; the batch system "
+                            "has none of its pilots: claim released", queue, claim)
 
     def _per_type(self, plugin: BatchSubmitPlugin, types: Mapping[str, Any], cycle: str) -> Submission:
-        """One submission per (queue, type, cycle), each claimed in the ledger as ``<cycle>:<type>``."""
+        """One submission per (queue, type, cycle), each claimed in the ledger as ``<cycle>:<type>``.
+
+        The queue's caps hold for the sum of the types: when it is over them, each type's new
+        pilots are cut in proportion (rounded down), as the decision's queue-wide limits do.
+        """
+        wanted = {rt: int(decided["pilots"]) for rt, decided in types.items()}
+        total = sum(p for p in wanted.values() if p > 0)
+        if total > 0:
+            allowed, why = cap(plugin.queue, total, self._submitted_total(plugin.queue.name))
+            if allowed < total:
+                log.warning("queue %s: the record asks for %d pilots over its types; %d by %s",
+                            plugin.queue.name, total, allowed, why)
+                wanted = {rt: p * allowed // total if p > 0 else p for rt, p in wanted.items()}
         sections: dict[str, Submission] = {}
         for rt, decided in types.items():
             typed = plugin.for_type(PilotRequest(rt, decided["cores"], decided["memory"]))
             assert typed is not None
-            sections[rt] = self._one(typed, decided["pilots"], cycle, f"{cycle}:{rt}")
+            sections[rt] = self._one(typed, wanted[rt], cycle, f"{cycle}:{rt}")
+            if wanted[rt] != decided["pilots"]:
+                sections[rt].update(requested=decided["pilots"], capped=f"{wanted[rt]} by the queue's caps")
         errors = [f"{rt}: {s['error']}" for rt, s in sections.items() if s.get("error")]
         section = submission(plugin.name, sum(s["requested"] for s in sections.values()), self.dry_run,
                              submitted=sum(s["submitted"] for s in sections.values()),
@@ -130,7 +191,10 @@ class Submitter:
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
             self.ledger.finish_submission(queue, claim, [], state="failed")
             return submission(plugin.name, n, False, error=describe_error(exc))
-        self.ledger.finish_submission(queue, claim, result.ids)
+        try:
+            self.ledger.finish_submission(queue, claim, result.ids)
+        except LedgerError as exc:   # the pilots exist: the record says so, and what went wrong
+            return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids, error=str(exc))
         return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids,
                           **({"description_file": result.description_file} if result.description_file else {}))
 

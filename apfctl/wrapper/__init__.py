@@ -59,18 +59,21 @@ def resolve_executable(queue: QueueConfig) -> str:
 def pilot_command(queue: QueueConfig) -> tuple[str, list[str]]:
     """The executable and its arguments (``executable.arguments`` split as a shell would,
     with no expansion), for backends that start the pilot as a command line."""
-    import shlex
+    from apfctl.config import shellwords
 
     arguments = queue.get("executable.arguments") or ""
     try:
-        return resolve_executable(queue), shlex.split(arguments)
+        return resolve_executable(queue), shellwords.split(arguments)
     except ValueError as exc:
         raise queue.error("executable.arguments", str(exc), arguments) from None
 
 
 def install(destination: str | os.PathLike[str]) -> Path:
     """Copy the wrapper to ``destination`` (a file, or a folder to put it in), mode 0755."""
-    target = Path(destination).expanduser()
+    text = os.fspath(destination)
+    target = Path(text).expanduser()
+    if text.endswith(os.sep) and not target.is_dir():   # DIR/ names a folder, never a file called DIR
+        raise ApfctlError(f"cannot install the wrapper to {text}: folder {target} does not exist")
     if target.is_dir():
         target = target / _FILE
     if not target.parent.is_dir():

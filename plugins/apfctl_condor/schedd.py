@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from apfctl.bounded import DeadlineExceeded, call_with_deadline
 from apfctl.errors import BackendError
 
 LOCAL_NAMES = frozenset({"", "localhost", "127.0.0.1", "::1"})
@@ -122,10 +123,17 @@ def use_schedd_factory(factory: ScheddFactory) -> Iterator[None]:
 T = TypeVar("T")
 
 
+# The longest apfctl waits for one schedd operation (HTCondor's own timeouts may be longer).
+CALL_DEADLINE = 300.0
+
+
 def call(endpoint: Endpoint, what: str, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one schedd operation; anything it raises becomes a BackendError naming the schedd."""
+    """Run one schedd operation within :data:`CALL_DEADLINE`; anything it raises becomes a
+    BackendError naming the schedd."""
     try:
-        return operation(*args, **kwargs)
+        return call_with_deadline(lambda: operation(*args, **kwargs), CALL_DEADLINE, what)
+    except DeadlineExceeded:
+        raise BackendError(f"{endpoint}: {what} failed: no answer within {CALL_DEADLINE:g} s") from None
     except BackendError as exc:
         raise BackendError(f"{endpoint}: {what} failed: {exc}") from None
     except Exception as exc:

@@ -33,8 +33,19 @@ class FileQueuesConfig(QueuesConfigPlugin):
                 raise self.factory.error("queueDirConf", "folder not found", folder)
             sources.extend(sorted(directory.glob("*.conf")))
         if not sources:
-            raise ConfigError("no queue files: set queueConf or queueDirConf", section="Factory")
+            raise self._no_sources()
         return sources
+
+    def _no_sources(self) -> ConfigError:
+        """No queue files: at the key that looks like a misspelt queueConf, if there is one."""
+        import difflib
+
+        for key in self.factory:
+            close = difflib.get_close_matches(key, ("queueConf", "queueDirConf"), n=1, cutoff=0.75)
+            if close and key != close[0]:
+                return self.factory.error(key, f"no queue files: unknown key; did you mean {close[0]!r}?",
+                                          self.factory.raw(key))
+        return self.factory.error(None, "no queue files: set queueConf or queueDirConf")
 
     def _base(self) -> Path:
         origin = self.factory.origin("queueConf")

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from apfctl.bounded import MAX_DOCUMENT_BYTES, DeadlineExceeded, call_with_deadline, read_file, read_stream
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
+from apfctl.bounded import check_count
 from apfctl.errors import BackendError
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
 
@@ -52,8 +53,14 @@ def _fetch(url: str, timeout: float) -> bytes:
 
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.read()
+        def fetch() -> bytes:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return read_stream(answer, MAX_DOCUMENT_BYTES, url)
+
+        # ``timeout`` bounds each socket read; the deadline bounds the whole fetch (a trickle)
+        return call_with_deadline(fetch, timeout, f"File WMS: {url}")
+    except DeadlineExceeded as exc:
+        raise BackendError(f"File WMS: {url}: no answer within {timeout:g} s") from exc
     except urllib.error.HTTPError as exc:
         raise BackendError(f"File WMS: {url}: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -68,7 +75,7 @@ def _fetch(url: str, timeout: float) -> bytes:
 
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_file(path)
     except FileNotFoundError as exc:
         raise BackendError(f"File WMS: {path}: no such file") from exc
     except OSError as exc:
@@ -91,21 +98,15 @@ def load_document(where: str, timeout: float) -> dict[str, Any]:
     return document
 
 
-MAX_COUNT = 10**9
-
-
 def _counts(where: str, path: str, entry: Any) -> dict[str, int]:
     if not isinstance(entry, dict):
         raise BackendError(f"File WMS: {where}: {path!r} must be an object of counts, found {type(entry).__name__}")
     found = {}
     for name in COUNT_FIELDS:
-        value = entry.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise BackendError(f"File WMS: {where}: {path}.{name} = {value!r} is not a count "
-                               f"(a whole number >= 0)")
-        if value > MAX_COUNT:
-            raise BackendError(f"File WMS: {where}: {path}.{name} = {value!r} is above {MAX_COUNT}")
-        found[name] = value
+        try:
+            found[name] = check_count(entry.get(name, 0), f"{path}.{name}")
+        except ValueError as exc:
+            raise BackendError(f"File WMS: {where}: {exc}") from None
     return found
 
 

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from apfctl.config import shellwords
 from apfctl.config.keys import Key, expand_keys
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
@@ -63,7 +64,7 @@ def _keys(name: str) -> dict[str, Key]:
 def _environ(queue: QueueConfig, key: str, spec: Key) -> dict[str, str]:
     text = queue.typed(key, spec) or ""
     try:
-        items = shlex.split(text)
+        items = shellwords.split(text)
     except ValueError as exc:
         raise queue.error(key, str(exc), text) from None
     pairs: dict[str, str] = {}
@@ -90,7 +91,7 @@ class LocalSubmit(BatchSubmitPlugin):
         elif shutil.which(executable) is None:
             problems.append(f"executable: {executable} is not found on PATH")
         try:
-            shlex.split(queue.get("executable.arguments") or "")
+            shellwords.split(queue.get("executable.arguments") or "")
         except ValueError as exc:
             problems.append(f"executable.arguments: {exc}")
         return problems

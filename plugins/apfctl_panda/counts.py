@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from apfctl.bounded import MAX_COUNT
+
 COUNT_FIELDS = ("ready", "notready", "running", "done", "failed")
 
 STATUS_TO_FIELD: dict[str, str] = {
@@ -31,8 +33,9 @@ def zero_counts() -> dict[str, int]:
 
 
 def _count(value: Any, where: str) -> int:
-    if type(value) is not int or value < 0:
-        raise BadCounts(f"{where} is {value!r}, not a non-negative integer")
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise BadCounts(f"{where} is {shown}, not a count (a whole number from 0 to {MAX_COUNT})")
     return value
 
 

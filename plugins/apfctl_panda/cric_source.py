@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apfctl.bounded import read_text
 from apfctl.errors import BackendError
 from apfctl_panda.http import HttpOptions, snippet
 
@@ -41,10 +42,26 @@ def age_text(seconds: float) -> str:
     return f"{minutes} min"
 
 
+# Fields every PanDA queue object of CRIC has; a document with none of them is another document
+# (an error page in JSON, a login answer, another API's reply), not a CRIC with no queues.
+_QUEUE_FIELDS = ("panda_resource", "queues", "siteid")
+
+
 def _checked(content: Any, source: str) -> dict[str, Any]:
+    """The document if it has CRIC's shape: an object of PanDA queue objects; else BackendError.
+
+    Checked before it is used or cached, so a wrong-shaped answer never replaces a good copy.
+    """
     if not isinstance(content, dict) or not content:
         kind = "an empty object" if content == {} else type(content).__name__
         raise BackendError(f"{source} is {kind}, not CRIC's object of PanDA queues")
+    for key, value in content.items():
+        if not isinstance(value, dict):
+            raise BackendError(f"{source} is not CRIC's object of PanDA queues: {snippet(str(key))!r} is "
+                               f"{type(value).__name__}, not a queue object")
+    if not any(field in value for value in content.values() for field in _QUEUE_FIELDS):
+        raise BackendError(f"{source} is not CRIC's object of PanDA queues: no entry has any of "
+                           f"{', '.join(_QUEUE_FIELDS)}")
     return content
 
 
@@ -70,7 +87,7 @@ class CricSource:
                 client.close()
         path = Path(self.location.removeprefix("file://")).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise BackendError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
         try:
@@ -80,7 +97,7 @@ class CricSource:
 
     def _read_cache(self, warnings: list[str]) -> Document | None:
         try:
-            cached = json.loads(self.cache_path.read_text(encoding="utf-8"))
+            cached = json.loads(read_text(self.cache_path))
             return Document(_checked(cached["document"], str(self.cache_path)), float(cached["fetched"]), True)
         except FileNotFoundError:
             return None

@@ -8,12 +8,22 @@ importing a plugin class (``apfctl --help``, ``apfctl decide``, ``config check``
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from apfctl.bounded import (
+    MAX_CREDENTIAL_BYTES,
+    MAX_DOCUMENT_BYTES,
+    DeadlineExceeded,
+    TooLarge,
+    call_with_deadline,
+    read_text,
+)
 from apfctl.errors import BackendError
 
 # Statuses worth another try: the server or a proxy in front of it is overloaded or restarting.
@@ -29,9 +39,19 @@ class HttpOptions:
     cert: str | None = None          # client certificate (or a proxy holding cert and key)
     key: str | None = None           # its key, when not in ``cert``
     token_file: str | None = None    # a file holding a bearer token, read at each fetch
-    timeout: float = 30.0            # seconds, for connecting and for each read
+    timeout: float = 30.0            # seconds, for connecting and for each read (see deadline)
     retries: int = 3                 # further tries after a failed one
     backoff: float = 0.5             # urllib3 backoff factor: 0, 2*f, 4*f, ... seconds between tries
+
+    @property
+    def deadline(self) -> float:
+        """Seconds the whole fetch may take, every try and wait included.
+
+        ``timeout`` bounds each socket read only: a server that sends a byte every few
+        seconds never trips it. The deadline is what every try at its timeout, and the
+        waits between, add up to.
+        """
+        return self.timeout * (self.retries + 1) + self.backoff * 2 ** (self.retries + 1)
 
 
 def snippet(text: str) -> str:
@@ -84,33 +104,71 @@ class JsonClient:
             return {}
         path = Path(self.options.token_file).expanduser()
         try:
-            token = path.read_text().strip()
-        except OSError as exc:
-            raise BackendError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+            token = read_text(path, MAX_CREDENTIAL_BYTES).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BackendError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
         if not token or any(c.isspace() for c in token):
             raise BackendError(f"the token file {path} does not hold one bearer token")
         return {"Authorization": f"Bearer {token}"}
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
-        """The decoded JSON body of ``GET url``; BackendError naming the URL otherwise."""
-        import requests
+        """The decoded JSON body of ``GET url``; BackendError naming the URL otherwise.
 
+        The body is read up to :data:`~apfctl.bounded.MAX_DOCUMENT_BYTES`, and the whole
+        fetch ends within :attr:`HttpOptions.deadline` (a hung fetch is cut off by closing
+        its connection).
+        """
         session = self._session_for_use()
         headers = self._headers()
+        opened: list[Any] = []
+
+        def cut_off() -> None:   # shutdown, not close: close waits for the reader's buffer lock
+            for response in opened:
+                connection = getattr(response.raw, "_connection", None)
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        try:
+            status, reason, kind, body = call_with_deadline(lambda: self._fetch(session, url, params, headers, opened),
+                                                            self.options.deadline, f"GET {url}", on_timeout=cut_off)
+        except DeadlineExceeded:
+            raise BackendError(f"no whole answer from {url} within {self.options.deadline:g} s (every try, "
+                               f"at {self.options.timeout:g} s each)") from None
+        except TooLarge as exc:
+            raise BackendError(f"the answer from {url} is {exc.strerror}") from None
+        text = body.decode("utf-8", "replace")
+        if status >= 400:
+            raise BackendError(f"HTTP {status} from {url}: {snippet(text) or reason}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise BackendError(f"the answer from {url} is not JSON ({kind}): {snippet(text)!r}") from None
+
+    def _fetch(self, session: Any, url: str, params: dict[str, str] | None, headers: dict[str, str],
+               opened: list[Any]) -> tuple[int, str, str, bytes]:
+        """(status, reason, content type, body) of one GET, the body read to its size limit."""
+        import requests
+
         host = urlsplit(url).netloc or url
         try:
             # verify per request: requests lets $REQUESTS_CA_BUNDLE override a Session's verify
             response = session.get(url, params=params, headers=headers, timeout=self.options.timeout,
-                                   verify=self.options.verify)
+                                   verify=self.options.verify, stream=True)
+            opened.append(response)
+            with response:
+                parts, size = [], 0
+                for chunk in response.iter_content(chunk_size=65536):
+                    size += len(chunk)
+                    if size > MAX_DOCUMENT_BYTES:
+                        raise TooLarge(url, MAX_DOCUMENT_BYTES)
+                    parts.append(chunk)
         except (requests.exceptions.RequestException, OSError) as exc:
+            if isinstance(exc, TooLarge):
+                raise
             raise BackendError(self._describe(exc, url, host)) from None
-        if response.status_code >= 400:
-            raise BackendError(f"HTTP {response.status_code} from {url}: {snippet(response.text) or response.reason}")
-        try:
-            return response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            raise BackendError(f"the answer from {url} is not JSON ({kind}): {snippet(response.text)!r}") from None
+        kind = response.headers.get("Content-Type", "no content type")
+        return response.status_code, response.reason or "", kind, b"".join(parts)
 
     def _describe(self, exc: BaseException, url: str, host: str) -> str:
         """One line for a failed request, from the innermost urllib3 reason."""

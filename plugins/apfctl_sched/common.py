@@ -29,6 +29,24 @@ def batch_usable(record: Mapping[str, Any]) -> bool:
     return bool(batch) and batch.get("ok") is True
 
 
+def batch_total(record: Mapping[str, Any], field: str) -> tuple[int | None, str]:
+    """A total of the batch section (``submitted_total``, ``factory_total``) and why not.
+
+    (total, "") for a non-negative integer; (None, comment) when the section is unusable,
+    the total is missing, or it is not a count (negative, fractional, a string): a limit
+    computed from such a total would let pilots past it, so the rules treat it as unknown.
+    The comment goes into a message template's text slot, which cleans it.
+    """
+    if not batch_usable(record):
+        return None, "no batchinfo"
+    value = record["batch"].get(field)
+    if value is None:
+        return None, f"no {field.replace('_', ' ')}"
+    if type(value) is not int or value < 0:
+        return None, f"bad {field}={repr(value)[:40]}"
+    return value, ""
+
+
 class Rule(SchedRule):
     """A rule whose ``KEYS`` are read from the queue section when it is built."""
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl.record.message import NUMBER, message
-from apfctl_sched.common import Rule, batch_usable
+from apfctl.record.message import NUMBER, TEXT, message
+from apfctl_sched.common import Rule, batch_total, batch_usable
 
 
 class MaxPending(Rule):
@@ -119,7 +119,8 @@ class MaxPerFactory(Rule):
     ``total > maximum``: 0; elif ``n + total > maximum``: ``maximum - total``; else n.
     Without the key APF compared ``int > None`` (always true in Python 2) and so always
     gave 0; the evident intent is no limit, so n passes. A record without
-    ``factory_total`` cannot be checked: new pilots are refused (retirement passes).
+    ``factory_total``, or with one that is not a count, cannot be checked: new pilots are
+    refused (retirement passes).
     """
 
     FACTORY_KEYS: ClassVar[KeyMap] = {"maxperfactory.maximum": Key("int", None, minimum=0,
@@ -129,16 +130,16 @@ class MaxPerFactory(Rule):
         super().__init__(queue, factory)
         self.maximum = factory.config.typed("maxperfactory.maximum", self.FACTORY_KEYS["maxperfactory.maximum"])
         self.said = message("MaxPerFactory", in_=NUMBER, total=NUMBER, maxperfactory=self.maximum, ret=NUMBER)
-        self.no_total = message("MaxPerFactory", comment="no factory total", in_=NUMBER, maxperfactory=self.maximum,
+        self.no_total = message("MaxPerFactory", comment=TEXT, in_=NUMBER, maxperfactory=self.maximum,
                                 ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.maximum is None:
             return n, _MAX_PER_FACTORY_UNSET(n, n)
-        total = record["batch"].get("factory_total") if batch_usable(record) else None
+        total, why = batch_total(record, "factory_total")
         if total is None:
             out = min(n, 0)
-            return out, self.no_total(n, out)
+            return out, self.no_total(why, n, out)
         out = n
         if total > self.maximum:
             out = 0

@@ -14,12 +14,8 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key, KeyMap
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import FactoryContext
-from apfctl.record.message import NUMBER, message
-from apfctl_sched.common import Rule, batch_usable
-
-
-def submitted_total(record: Mapping[str, Any]) -> int | None:
-    return record["batch"].get("submitted_total") if batch_usable(record) else None
+from apfctl.record.message import NUMBER, TEXT, message
+from apfctl_sched.common import Rule, batch_total
 
 
 class _HistoryBound(Rule):
@@ -32,15 +28,15 @@ class _HistoryBound(Rule):
         self.limit = self.setting(self.KEY)
         name, label = type(self).__name__, self.KEY.split(".")[1]
         self.said = message(name, in_=NUMBER, submitted=NUMBER, **{label: self.limit}, ret=NUMBER)
-        self.no_total = message(name, comment="no submitted total", in_=NUMBER, **{label: self.limit}, ret=NUMBER)
+        self.no_total = message(name, comment=TEXT, in_=NUMBER, **{label: self.limit}, ret=NUMBER)
         self.unset = message(name, comment="Not set", in_=NUMBER, ret=NUMBER)
 
     def __call__(self, n: int, record: Mapping[str, Any]) -> tuple[int, str]:
         if self.limit is None:
             return n, self.unset(n, n)
-        total = submitted_total(record)
+        total, why = batch_total(record, "submitted_total")
         out = self.bounded(n, self.limit, total)
-        return out, self.said(n, total, out) if total is not None else self.no_total(n, out)
+        return out, self.said(n, total, out) if total is not None else self.no_total(why, n, out)
 
     def bounded(self, n: int, limit: int, total: int | None) -> int:
         raise NotImplementedError
@@ -51,7 +47,7 @@ class MaxToSubmit(_HistoryBound):
 
     ``min(n, max(0, maximum - submitted_total))``: pilots already sent cannot be unsent,
     so a negative n (retire) passes unchanged. Unset: n passes. Unknown total: new pilots
-    are refused.
+    are refused (and so are they for a total that is not a count: negative, fractional).
     """
 
     KEYS: ClassVar[KeyMap] = {

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from apfctl.bounded import run_command
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError
@@ -78,21 +79,20 @@ class SlurmCommands:
 
         A non-zero exit is returned, not raised: callers judge Slurm's message themselves.
         Bytes that are not UTF-8 (a job name, a site's message) become U+FFFD instead of
-        a UnicodeDecodeError, so the parsers report them like any other odd output.
+        a UnicodeDecodeError, so the parsers report them like any other odd output. On
+        time-out the command's whole process group is killed (a wrapper's children too).
         """
         argv = self.argv(command, *args)
         env = clean_environment(os.environ)
         try:
-            return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  errors="replace", env=env,
-                                  timeout=self.timeout, check=False)
+            return run_command(argv, env=env, timeout=self.timeout)
         except FileNotFoundError:
             raise BackendError(f"{command} not found ({self._where(command)})") from None
         except PermissionError:
             raise BackendError(f"{argv[0]} is not executable ({self._where(command)})") from None
         except subprocess.TimeoutExpired:
-            raise BackendError(f"{command} did not answer within {self.timeout:g} s "
-                               f"(slurm.timeout; is slurmctld{self._on_cluster()} up?)") from None
+            raise BackendError(f"{command} did not answer within {self.timeout:g} s and was killed with its "
+                               f"children (slurm.timeout; is slurmctld{self._on_cluster()} up?)") from None
 
     def _where(self, command: str) -> str:
         path = self.path(command)

@@ -8,10 +8,12 @@ the job name comes last so that nothing in it can shift the other fields.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from apfctl.errors import BackendError
 from apfctl.record.states import PilotState
 from apfctl_slurm.commands import SlurmCommands
 from apfctl_slurm.tags import Tag, parse_job_name
@@ -98,17 +100,38 @@ def parse_time(text: str) -> float | None:
         return None
 
 
+class GarbledOutput(ValueError):
+    """Output that is not in the format asked for: the source failed, it did not say "no jobs"."""
+
+
+_JOB_ID = re.compile(r"[0-9]+([_+][0-9\[\]%,-]+)?").fullmatch   # 12, 12_3, 12_[4-9], 12+0
+_STATE = re.compile(r"[A-Z_]+").fullmatch
+
+
+def _garbled(number: int, line: str, why: str) -> GarbledOutput:
+    shown = line if len(line) <= 80 else line[:77] + "..."
+    return GarbledOutput(f"line {number} {shown!r} {why}")
+
+
 def parse_squeue(text: str) -> list[Job]:
-    """apfctl's pilots among ``squeue -o SQUEUE_FORMAT`` lines; other jobs are left out."""
+    """apfctl's pilots among ``squeue -o SQUEUE_FORMAT`` lines; other jobs are left out.
+
+    :class:`GarbledOutput` for a line that is not in that format: garbage with exit 0 must
+    fail the status, never read as "no pilots".
+    """
     jobs = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         fields = line.split("|", 6)
         if len(fields) != 7:
-            continue   # e.g. "CLUSTER: name" above the lines of ``-M``
-        tag = parse_job_name(fields[6])
+            if not line.strip() or line.startswith("CLUSTER: "):   # the header of ``-M``
+                continue
+            raise _garbled(number, line, "is not one job of 7 '|'-separated fields")
+        job_id, state, reason, submit, start, end, name = fields
+        if not _JOB_ID(job_id) or not _STATE(state):
+            raise _garbled(number, line, "has no job id and state where they belong")
+        tag = parse_job_name(name)
         if tag is None:
             continue
-        job_id, state, reason, submit, start, end, _ = fields
         jobs.append(Job(job_id, tag, state, reason, parse_time(submit), parse_time(start), parse_time(end)))
     return jobs
 
@@ -122,4 +145,7 @@ def squeue(commands: SlurmCommands, states: str = "all", name: str | None = None
                           "--format", SQUEUE_FORMAT)
     if result.returncode != 0:
         raise commands.fail("squeue", result)
-    return parse_squeue(result.stdout)
+    try:
+        return parse_squeue(result.stdout)
+    except GarbledOutput as exc:
+        raise BackendError(f"squeue printed what apfctl did not ask for (exit 0): {exc}") from None

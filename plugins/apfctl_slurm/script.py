@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apfctl.config import shellwords
 from apfctl_slurm.tags import Tag
 
 # Slurm's time formats: minutes, minutes:seconds, hours:minutes:seconds, days-hours,
@@ -47,7 +48,7 @@ def check_memory(text: str) -> str | None:
 def parse_options(text: str, prefix: str) -> list[str]:
     """The extra sbatch options, each ``--name=value`` or ``--flag``; ValueError says why not."""
     try:
-        tokens = shlex.split(text)
+        tokens = shellwords.split(text)
     except ValueError as exc:
         raise ValueError(f"cannot be split like a shell command line: {exc}") from None
     for token in tokens:
@@ -66,7 +67,7 @@ def parse_options(text: str, prefix: str) -> list[str]:
 def parse_environ(text: str) -> dict[str, str]:
     """APF's ``environ``: space-separated ``VAR=value`` (shell quoting allowed)."""
     try:
-        items = shlex.split(text)
+        items = shellwords.split(text)
     except ValueError as exc:
         raise ValueError(f"cannot be split like a shell command line: {exc}") from None
     pairs = {}

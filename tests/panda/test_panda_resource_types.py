@@ -73,7 +73,7 @@ def test_known_site_without_jobs_gets_zeros_for_each_type(httpserver: HTTPServer
 @pytest.mark.parametrize(("stats", "words"), [
     ({"SCORE": ["activated", 3]}, "BNL_UCORE.SCORE is not an object of labels"),
     ({"SCORE": {"managed": {"activated": -3}}}, "BNL_UCORE.SCORE.managed.activated is -3"),
-    ({"SCORE": {"managed": {"activated": "3"}}}, "is '3', not a non-negative integer"),
+    ({"SCORE": {"managed": {"activated": "3"}}}, "is '3', not a count"),
     ({"MCORE": {"managed": {"running": 2.5}}}, "BNL_UCORE.MCORE.managed.running is 2.5"),
 ])
 def test_malformed_per_type_counts_fail_that_queue_only(httpserver: HTTPServer, tmp_path: Path, stats, words):

@@ -146,7 +146,7 @@ def test_malformed_counts_fail_the_queue(httpserver: HTTPServer, tmp_path: Path)
     httpserver.expect_request(api.SITE_SPECS).respond_with_json(testkit.envelope(testkit.site_specs({"S": "online"})))
     httpserver.expect_request(api.JOB_STATS).respond_with_json(testkit.envelope({"S": {"activated": "12"}}))
     results, _ = run([queue("q", wmsqueue="S", wmsstatus_panda_baseurl=base(httpserver), **FAST)], tmp_path)
-    assert "S.activated is '12', not a non-negative integer" in str(results["q"])
+    assert "S.activated is '12', not a count (a whole number from 0 to 1000000000)" in str(results["q"])
 
 
 def test_500_then_success_is_retried(httpserver: HTTPServer, tmp_path: Path):

@@ -102,7 +102,7 @@ def test_explain_blocked_and_undecided_records(worked) -> None:
     blocked["batch"] = {"plugin": "Local", "ok": False, "error": "schedd down"}
     text = render_explain([Decider(worked).decide(blocked), worked_record()])
     assert "batch FAILED (schedd down)" in text
-    assert "decision: nothing to do" in text
+    assert "decision: no pilots: status unknown (batch status failed (schedd down))" in text
     assert "not decided" in text
     assert render_explain([]) == "no records"
 

@@ -73,12 +73,20 @@ def start_slurm() -> str | None:
     return problem
 
 
+def how_to_fix(euid: int | None = None) -> str:
+    """What to do about an unusable cluster: as root, running as root is no advice."""
+    if (os.geteuid() if euid is None else euid) == 0:
+        return ("scripts/slurm-local.sh ran as root and the cluster is still unusable: a foreign "
+                "/etc/slurm/slurm.conf or another slurmctld may be in the way (see docs/slurm.md)")
+    return HOW_TO_RUN
+
+
 def require_slurm(problem: str | None) -> None:
     """Skip (or, under CI, fail) a test that needs the cluster when it is unusable."""
     if problem:
         if in_ci():
             pytest.fail(f"CI: {problem}", pytrace=False)
-        pytest.skip(f"{problem}; {HOW_TO_RUN}")
+        pytest.skip(f"{problem}; {how_to_fix()}")
 
 
 def accounting_on() -> bool:
