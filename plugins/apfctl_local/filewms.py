@@ -20,10 +20,9 @@ import json
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-from apfctl.bounded import MAX_DOCUMENT_BYTES, DeadlineExceeded, call_with_deadline, read_file, read_stream
+from apfctl.bounded import MAX_DOCUMENT_BYTES, DeadlineExceeded, call_with_deadline, check_count, read_file, read_stream
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
-from apfctl.bounded import check_count
 from apfctl.errors import BackendError
 from apfctl.interfaces import FactoryContext, WMSCounts, WMSStatusPlugin
 
