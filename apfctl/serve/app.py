@@ -10,8 +10,10 @@ Routes, in the order they are matched:
   page; the listing of baseLogDir's top is then at ``/?logs``);
 * everything else: a file or folder of ``baseLogDir`` under :class:`~apfctl.serve.logs.ServeRules`.
 
-Paths are checked as the client sent them (the raw, still percent-encoded path), as
-:meth:`ServeRules.locate` expects. Endpoints are plain functions, so Starlette runs them in
+Paths are taken as the client sent them (the raw, still percent-encoded path) and
+unquoted once into file system names (:func:`~apfctl.serve.logs.url_parts`), which
+:meth:`ServeRules.check` checks; redirects go to the path rebuilt from those names, so
+never to another host. Endpoints are plain functions, so Starlette runs them in
 its thread pool and file system or ledger reads never block the event loop. Only GET and
 HEAD are answered (405 otherwise); files are sent by Starlette's ``FileResponse``, which
 answers ``Range`` requests.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -33,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from apfctl.serve.logs import ROBOTS_DENY, ServeRules, content_type, listing
+from apfctl.serve.logs import ROBOTS_DENY, ServeRules, content_type, listing, url_of, url_parts
 
 log = logging.getLogger("apfctl.serve")
 
@@ -84,7 +87,8 @@ def build_app(rules: ServeRules, dashboard: Dashboard | None = None, footer: str
         url_path = _raw_path(request)
         if dashboard is not None and url_path == "/" and "logs" not in request.query_params:
             return page(request)
-        real, reason = rules.locate(url_path)
+        parts = url_parts(url_path)
+        real, reason = rules.check(parts)
         if real is None:
             if reason:
                 log.warning("refused %s from %s: %s", url_path, request.client.host if request.client else "?",
@@ -93,16 +97,18 @@ def build_app(rules: ServeRules, dashboard: Dashboard | None = None, footer: str
             return _text(404, f"not found: {unquote(url_path)}\n")
         if real.is_dir():
             if not url_path.endswith("/"):
-                return RedirectResponse(url_path + "/", status_code=301)
+                return RedirectResponse(url_of(parts, folder=True), status_code=301)
             if not rules.index:
                 return _text(403, "refused: directory listing is disabled (logserver.index)\n")
-            return Response(listing(rules, real, unquote(url_path).rstrip("/"), footer),
-                            media_type="text/html; charset=utf-8")
+            try:
+                return Response(listing(rules, real, parts, footer), media_type="text/html; charset=utf-8")
+            except OSError:
+                return _text(404, f"not found: {unquote(url_path)}\n")
         try:
             stat = real.stat()
-            with real.open("rb"):
-                pass
         except OSError:
+            return _text(404, f"not found: {unquote(url_path)}\n")
+        if not os.access(real, os.R_OK):
             return _text(403, "refused: cannot read the file\n")
         return FileResponse(real, media_type=content_type(real), stat_result=stat)
 
