@@ -103,9 +103,9 @@ def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
 
 def queue_page(state_dir: Path, queue: str, hours: float, now: _dt.datetime | None = None) -> dict[str, Any]:
     """One queue's cycles over the last ``hours`` from the ledger (:func:`history.queue_history`)."""
-    from apfctl.cli.explain import render_queue
     from apfctl.dashboard.history import queue_history
     from apfctl.ledger import Ledger
+    from apfctl.stages.explain import render_queue
 
     now = now or _dt.datetime.now(_dt.UTC)
     since = now - _dt.timedelta(hours=hours)
