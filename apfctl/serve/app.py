@@ -51,15 +51,15 @@ class Dashboard:
     """Where the dashboard's data come from: functions of the loaded factory, called per request.
 
     ``view_json`` returns the monitor's JSON text; ``metrics`` the exposition text
-    (``openmetrics`` flag); ``queue_page`` one queue's document for ``hours``. Each may
+    (``openmetrics`` flag); ``queue_page`` one queue's document for ``hours``, None when the
+    factory has no such queue (neither configured nor in the ledger). Each may
     raise :class:`~apfctl.errors.ApfctlError` (a missing or corrupt ledger), which the page
     shows instead of failing.
     """
 
     view_json: Callable[[], str]
     metrics: Callable[[bool], str]
-    queue_page: Callable[[str, float], dict[str, Any]]
-    queue_names: Callable[[], list[str]]
+    queue_page: Callable[[str, float], dict[str, Any] | None]
 
 
 def _text(status: int, text: str) -> PlainTextResponse:
@@ -160,11 +160,12 @@ def _dashboard_routes(dashboard: Dashboard) -> list[Route]:
         if not 0 < hours <= MAX_HOURS:
             return JSONResponse({"error": f"hours must be a number in (0, {MAX_HOURS}]"}, status_code=400)
         try:
-            if name not in dashboard.queue_names():
-                return JSONResponse({"error": f"no queue {name!r} in this factory's view"}, status_code=404)
-            return JSONResponse(dashboard.queue_page(name, hours))
+            document = dashboard.queue_page(name, hours)
         except ApfctlError as exc:
             return JSONResponse({"error": str(exc)}, status_code=503)
+        if document is None:
+            return JSONResponse({"error": f"no queue {name!r} in this factory's view"}, status_code=404)
+        return JSONResponse(document)
 
     def static(request: Request) -> Response:
         return _asset(request.path_params["name"])

@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 
 from apfctl.errors import ApfctlError
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 BACKLOG = 2048             # pending connections the kernel keeps (socketserver's default was 5)
 
@@ -38,7 +41,7 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Any, sock: socket.socket) -> None:
+def run(app: ASGIApp, sock: socket.socket) -> None:
     """Serve ``app`` on ``sock`` until stopped by SIGINT or SIGTERM, then return.
 
     uvicorn shuts down gracefully on either signal, then raises it again for the handler
