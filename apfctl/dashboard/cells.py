@@ -133,28 +133,35 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def _window_cut(unique: list[str], width: int) -> dict[str, str]:
-    """Each name around its first difference from its sorted neighbours (those share the longest prefix)."""
+    """Each name around where it first differs from its sorted neighbours (those share the longest prefixes)."""
     cells = {}
     for index, name in enumerate(unique):
         if len(name) <= width:
             cells[name] = name
             continue
         neighbours = unique[max(0, index - 1):index] + unique[index + 1:index + 2]
-        differs = max((_common_prefix(name, other) for other in neighbours), default=0)
-        cells[name] = window(name, differs, width)
+        differs = [_common_prefix(name, other) for other in neighbours] or [0]
+        cells[name] = window(name, min(differs), max(differs), width)
     return cells
 
 
-def window(name: str, position: int, width: int) -> str:
-    """``width`` characters of ``name`` that show ``position``, a third of the way in, ``…`` where cut."""
+def window(name: str, first: int, last: int, width: int) -> str:
+    """``width`` characters of ``name`` showing positions ``first`` to ``last``, ``…`` where cut.
+
+    When both do not fit, ``last`` (where the name parts from its closest neighbour) is
+    shown. Some of what comes before is kept, so that ``UCORE`` shows in ``…UCORE-gridgk01…``.
+    """
     if len(name) <= width:
         return name
-    start = max(0, position - (width - 2) // 3)
+    room = width - 2
+    if last - first >= room:
+        first = last
+    start = max(0, first - (room - 1 - (last - first)) // 3)
     if start == 0:
         return name[: width - 1] + "…"
     if start + width - 1 >= len(name):
         return "…" + name[len(name) - (width - 1):]
-    return "…" + name[start:start + width - 2] + "…"
+    return "…" + name[start:start + room] + "…"
 
 
 def _tagged(unique: list[str], width: int) -> dict[str, str]:

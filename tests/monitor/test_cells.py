@@ -52,6 +52,7 @@ def test_a_window_shows_where_a_name_differs():
     assert len(set(cells)) == 3
     assert "MCORE" in cells[1]
     assert "gk02" in cells[2]
+    assert distinct_names(CE_NAMES, 16)[0] == "…UCORE-gridgk01…"      # both differences of its neighbours
 
 
 def test_names_that_defeat_every_cut_are_tagged():
