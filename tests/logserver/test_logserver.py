@@ -70,6 +70,7 @@ def test_serves_pilot_logs_as_text(port):
     status, body, headers = get(port, "/2026-11-25/BNL_ATLAS_1/1234.5.out")
     assert status == 200 and body == "pilot output\n"
     assert headers["Content-Type"].startswith("text/plain")
+    assert headers["Server"] is None                        # the tests' uvicorn is configured as apfctl's
     status, body, headers = get(port, "/2026-11-25/BNL_ATLAS_1/1234.5.out", method="HEAD")
     assert status == 200 and body == "" and headers["Content-Length"] == "13"
     assert get(port, "/link-in.out")[0] == 200            # a link that stays inside is fine
