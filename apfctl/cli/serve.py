@@ -113,8 +113,9 @@ def _port(loaded: Loaded, port: int | None) -> int:
 _PORT_HELP = "Port to listen on [the port of baseLogDirUrl; 80, or 443 for https]."
 _HOST_HELP = "Address to listen on (0.0.0.0 or :: for every address: then put it behind a firewall or proxy)."
 _SAFETY = """Nothing outside baseLogDir is served: '..' in any spelling, symlinks that lead
-    out, hidden files, the state folder, auth.conf and the files its profiles name
-    (proxies, keys, tokens) are refused with 403. Directory listings follow [Factory]
+    out, hidden files (also through a symlink), the state folder, auth.conf and the files
+    its profiles name (proxies, keys, tokens), and anything but folders and regular files
+    (FIFOs, devices) are refused with 403. Directory listings follow [Factory]
     logserver.index (default True), robots.txt follows logserver.allowrobots (default
     False: "Disallow: /"). Only GET and HEAD are answered; Range requests get the part
     asked for. Plain HTTP: put a TLS proxy in front to expose it."""
