@@ -8,7 +8,15 @@ DEMO   := APFCTL_CONFIG=embedded:demo APFCTL_STATE_DIR=$(DEMO_STATE) $(BIN)/apfc
 
 .PHONY: venv demo test system-tools bench lint completions slurm-up slurm-down dist condor-up condor-down
 
+# a stock Debian's python3 has no venv module: as root it is installed (python3-venv), else named
+NEED_VENV = $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then echo "installing python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  python3-venv >/dev/null; else echo "$(PYTHON) has no venv module: apt-get install python3-venv (as root)"; \
+	  exit 1; fi
+
 $(STAMP): pyproject.toml
+	@$(NEED_VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -38,8 +46,10 @@ test: venv
 	  $(BIN)/pytest -q; status=$$?; $(CONDOR_DOWN); exit $$status
 
 ## system-tools: Debian tools the tests use besides Slurm (root): shellcheck, promtool (prometheus),
-## a headless browser for the web page (chromium, chromium-driver), installed only when missing
-SYSTEM_TOOLS := shellcheck:shellcheck promtool:prometheus chromium:chromium chromedriver:chromium-driver
+## a headless browser for the web page (chromium, chromium-driver), systemd-analyze for the
+## installed units (systemd), installed only when missing
+SYSTEM_TOOLS := shellcheck:shellcheck promtool:prometheus chromium:chromium chromedriver:chromium-driver \
+	systemd-analyze:systemd
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && \
@@ -80,8 +90,12 @@ lint: venv
 completions: venv
 	$(BIN)/python -m apfctl.cli.completions completions
 
-## dist: a wheel and an sdist in dist/ (what scripts/install-host.sh installs on a factory host)
-dist: venv
+## dist: a wheel and an sdist in dist/ (what scripts/install-host.sh installs on a factory host),
+## built in a small environment of their own (only build), not the tests' .venv
+BUILD_VENV := .venv-build
+dist:
+	@$(NEED_VENV)
+	@[ -x $(BUILD_VENV)/bin/python ] || { $(PYTHON) -m venv $(BUILD_VENV) && $(BUILD_VENV)/bin/pip install -q build; }
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BUILD_VENV)/bin/python -m build --outdir dist . >/dev/null
 	@ls dist

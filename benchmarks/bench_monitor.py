@@ -7,6 +7,8 @@
 * ``monitor.refresh_cpu``: the CPU time (this process, all threads) of one refresh of the
   live table: the ledger view, the filter and sort of the keys, and the table drawn at 80
   columns, the mean of 5 refreshes. Budget 1 s of CPU.
+* ``serve.queue_page``: the data of one queue's page of ``apfctl serve`` (24 hours), which
+  reads that queue alone, not the factory's view; the mean of 10 queues. Budget 100 ms.
 * ``apfmon.publish``: one cycle of 1,000 queues and 10,000 new pilots sent to a local
   apfmon (100 per PUT). Budget 5 s (well within apfmon.budget's default of 10 s).
 """
@@ -93,6 +95,16 @@ def main() -> None:
             narrow.print(table.render(shown, 80, height=40, footer=nav.status(), first=nav.first))
         report("monitor.refresh_cpu", (time.process_time() - started) / refreshes,
                f"CPU per refresh, {QUEUES} queues at 80 columns", 1.0)
+
+        from apfctl.cli.serve import dashboard
+
+        pages = dashboard(loaded)
+        started = time.perf_counter()
+        for name in names[:10]:
+            assert pages.queue_page(name, 24.0) is not None
+        page = (time.perf_counter() - started) / 10
+        print(f"serve.queue_page: {page * 1000:.1f} ms for one queue's page (24 h), {QUEUES} queues in the factory "
+              f"(budget 100 ms, ratio {page / 0.1:.2f})")
 
         records = [record(name, 0, now=now, submitted=PILOTS) for name in names]
         started = time.perf_counter()

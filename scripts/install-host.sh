@@ -36,10 +36,10 @@ if [ "$create_user" = yes ] && ! id -u "$user" >/dev/null 2>&1; then
   useradd --system --home-dir "$state" --shell /usr/sbin/nologin --user-group "$user"
 fi
 
-# the virtual environment: apfctl with its HTTP server (the [serve] extra)
+# the virtual environment: apfctl (its HTTP server, Starlette and uvicorn, is part of the core)
 "$python" -m venv "$prefix"
 "$prefix/bin/pip" install -q --upgrade pip
-"$prefix/bin/pip" install -q "${source_spec}[serve]"      # a wheel file or a source folder
+"$prefix/bin/pip" install -q "$source_spec"      # a wheel file or a source folder
 "$prefix/bin/apfctl" --version >/dev/null
 
 # the docs the units point to
@@ -76,7 +76,8 @@ case "$scheduler" in
     for unit in "$here"/contrib/systemd/apfctl-*; do
       rewrite "$unit" > "$systemd_dir/$(basename "$unit")"
     done
-    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+    # reload the running systemd only for its own folder (not for units installed elsewhere, e.g. by a test)
+    if [ "$systemd_dir" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
     echo "installed; start with: systemctl enable --now apfctl-cycle.timer apfctl-clean.timer" \
          "apfctl-auth-renew.timer apfctl-serve.service"
     ;;

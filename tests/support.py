@@ -29,11 +29,10 @@ def serving(app: Any) -> Iterator[int]:
     """An ASGI app under a real uvicorn on 127.0.0.1 (an OS-assigned port), in a thread; yields the port."""
     import uvicorn
 
-    from apfctl.serve.server import listen
+    from apfctl.serve.server import config, listen
 
     sock = listen("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(config(app))             # configured as apfctl serve configures it
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

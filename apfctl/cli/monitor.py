@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from apfctl.cli.common import config_options, load_config
-from apfctl.dashboard.view import SORT_KEYS
+from apfctl.dashboard.view import SORT_KEYS, View
 
 
 @click.command()
@@ -22,7 +22,8 @@ from apfctl.dashboard.view import SORT_KEYS
 @click.option("--live", is_flag=True,
               help="Counts from the batch systems now (one query per backend) instead of the last cycle's.")
 @click.option("--wms", is_flag=True,
-              help="With --live, query the WMS too (the table shows no WMS column; only for a full status).")
+              help="With --live (required), query the WMS too (the table shows no WMS column; only for a full "
+                   "status).")
 @click.option("--once", is_flag=True, help="Print the table once and exit (implied when stdout is not a terminal).")
 @click.option("--wide", is_flag=True, help="Show the whole last msg instead of shortening it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus", "openmetrics"]), default="table",
@@ -72,7 +73,11 @@ def monitor(queues: tuple[str, ...], sort_key: str, reverse: bool, interval: flo
         loadeds = [load_config(config_path, state_dir, debug, verbose)]
     patterns = split_patterns(queues)
 
-    def fetch():  # type: ignore[no-untyped-def]
+    if wms and not live:
+        raise click.UsageError("--wms asks the WMS during a --live refresh; add --live (the ledger view has no "
+                               "WMS query to add)")
+
+    def fetch() -> View:
         return combine([snapshot(loaded, patterns, live=live, wms=wms) for loaded in loadeds])
 
     interactive = fmt == "table" and output is None and not once and sys.stdout.isatty()

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from apfctl.cli.common import config_options, load_config
 from apfctl.errors import ApfctlError, ConfigError
 
+if TYPE_CHECKING:
+    from apfctl.config.loader import Loaded
+    from apfctl.serve.app import Dashboard
+    from apfctl.serve.logs import ServeRules
+
 log = logging.getLogger("apfctl.serve")
 DEFAULT_HOST = "127.0.0.1"
 
 
-def _secret_files(loaded: Any) -> list[str]:
+def _secret_files(loaded: Loaded) -> list[str]:
     """auth.conf and every file its profiles name (never served, even inside baseLogDir)."""
     from apfctl.auth.queues import load_auth
 
@@ -29,7 +34,7 @@ def _secret_files(loaded: Any) -> list[str]:
     return files
 
 
-def _rules(loaded: Any) -> Any:
+def _rules(loaded: Loaded) -> ServeRules:
     from apfctl.config.generic import FACTORY_KEYS
     from apfctl.serve.logs import ServeRules
 
@@ -46,7 +51,8 @@ def _rules(loaded: Any) -> Any:
         raise ApfctlError(f"{loaded.source}: {exc}") from None
 
 
-def _dashboard(loaded: Any) -> Any:
+def dashboard(loaded: Loaded) -> Dashboard:
+    """The page's data, read from the ledger per request; a queue page reads only its queue."""
     from apfctl.dashboard.machine import render_json, render_prometheus
     from apfctl.dashboard.source import queue_page, snapshot, totals
     from apfctl.dashboard.view import sort_rows
@@ -54,10 +60,10 @@ def _dashboard(loaded: Any) -> Any:
 
     context = loaded.context
 
-    def view():  # type: ignore[no-untyped-def]
+    def view_json() -> str:
         current = snapshot(loaded)
         current.rows = sort_rows(current.rows)
-        return current
+        return render_json(current)
 
     def metrics(openmetrics: bool) -> str:
         current = snapshot(loaded)
@@ -65,30 +71,22 @@ def _dashboard(loaded: Any) -> Any:
         return render_prometheus(current, {context.factory_id: counters} if counters else None,
                                  openmetrics=openmetrics)
 
-    return Dashboard(view_json=lambda: render_json(view()), metrics=metrics,
-                     queue_page=lambda name, hours: queue_page(context.state_dir, name, hours),
-                     queue_names=lambda: [row.queue for row in snapshot(loaded).rows])
+    def queue(name: str, hours: float) -> dict[str, Any] | None:
+        return queue_page(context.state_dir, name, hours, configured=loaded.queues)
+
+    return Dashboard(view_json=view_json, metrics=metrics, queue_page=queue)
 
 
-def _import_server() -> None:
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise ApfctlError("the HTTP server needs starlette and uvicorn: pip install 'apfctl[serve]'") from None
-
-
-def _serve(loaded: Any, host: str, port: int, with_page: bool, name: str) -> int:
+def _serve(loaded: Loaded, host: str, port: int, with_page: bool, name: str) -> int:
     import socket
 
     from apfctl.serve.app import build_app
     from apfctl.serve.server import address, listen, run
 
-    _import_server()
     rules = _rules(loaded)
     sock = listen(host, port)
     footer = f"apfctl at {socket.gethostname()} Port {sock.getsockname()[1]}"
-    app = build_app(rules, _dashboard(loaded) if with_page else None, footer=footer)
+    app = build_app(rules, dashboard(loaded) if with_page else None, footer=footer)
     what = "the factory page, /metrics and " if with_page else ""
     click.echo(f"apfctl {name}: serving {what}{rules.root} on {address(sock)} (index {'on' if rules.index else 'off'},"
                f" robots {'allowed' if rules.allow_robots else 'denied'})", err=True)
@@ -99,7 +97,7 @@ def _serve(loaded: Any, host: str, port: int, with_page: bool, name: str) -> int
     return 0
 
 
-def _port(loaded: Any, port: int | None) -> int:
+def _port(loaded: Loaded, port: int | None) -> int:
     from apfctl.serve.logs import port_of
 
     url = loaded.context.base_log_url or ""
@@ -115,8 +113,9 @@ def _port(loaded: Any, port: int | None) -> int:
 _PORT_HELP = "Port to listen on [the port of baseLogDirUrl; 80, or 443 for https]."
 _HOST_HELP = "Address to listen on (0.0.0.0 or :: for every address: then put it behind a firewall or proxy)."
 _SAFETY = """Nothing outside baseLogDir is served: '..' in any spelling, symlinks that lead
-    out, hidden files, the state folder, auth.conf and the files its profiles name
-    (proxies, keys, tokens) are refused with 403. Directory listings follow [Factory]
+    out, hidden files (also through a symlink), the state folder, auth.conf and the files
+    its profiles name (proxies, keys, tokens), and anything but folders and regular files
+    (FIFOs, devices) are refused with 403. Directory listings follow [Factory]
     logserver.index (default True), robots.txt follows logserver.allowrobots (default
     False: "Disallow: /"). Only GET and HEAD are answered; Range requests get the part
     asked for. Plain HTTP: put a TLS proxy in front to expose it."""
@@ -154,21 +153,20 @@ LOGSERVER_HELP = f"""Serve baseLogDir (the pilots' logs) over HTTP until stopped
     """
 
 
-@click.command(help=SERVE_HELP)
-@click.option("--port", type=click.IntRange(0, 65535), default=None, help=_PORT_HELP)
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help=_HOST_HELP)
-@config_options
-def serve(port: int | None, host: str, config_path: str | None, state_dir: str | None, debug: bool,
-          verbose: int) -> int:
-    loaded = load_config(config_path, state_dir, debug, verbose)
-    return _serve(loaded, host, _port(loaded, port), True, "serve")
+def _command(name: str, help_text: str, with_page: bool) -> click.Command:
+    """``apfctl serve`` (``with_page``) or ``apfctl logserver``: the same options, the same server."""
+
+    @click.command(name=name, help=help_text)
+    @click.option("--port", type=click.IntRange(0, 65535), default=None, help=_PORT_HELP)
+    @click.option("--host", default=DEFAULT_HOST, show_default=True, help=_HOST_HELP)
+    @config_options
+    def command(port: int | None, host: str, config_path: str | None, state_dir: str | None, debug: bool,
+                verbose: int) -> int:
+        loaded = load_config(config_path, state_dir, debug, verbose)
+        return _serve(loaded, host, _port(loaded, port), with_page, name)
+
+    return command
 
 
-@click.command(help=LOGSERVER_HELP)
-@click.option("--port", type=click.IntRange(0, 65535), default=None, help=_PORT_HELP)
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help=_HOST_HELP)
-@config_options
-def logserver(port: int | None, host: str, config_path: str | None, state_dir: str | None, debug: bool,
-              verbose: int) -> int:
-    loaded = load_config(config_path, state_dir, debug, verbose)
-    return _serve(loaded, host, _port(loaded, port), False, "logserver")
+serve = _command("serve", SERVE_HELP, with_page=True)
+logserver = _command("logserver", LOGSERVER_HELP, with_page=False)

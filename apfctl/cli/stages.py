@@ -133,7 +133,7 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
                 sys.stdout.buffer.writelines(lines)
                 sys.stdout.buffer.flush()
     if explain:
-        from apfctl.cli.explain import render_explain
+        from apfctl.stages.explain import render_explain
 
         click.echo(render_explain(kept))
     elif not as_json:

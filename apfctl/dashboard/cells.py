@@ -81,29 +81,95 @@ def middle_cut(name: str, width: int, tail: int) -> str:
 
 
 def distinct_names(names: Sequence[str], width: int) -> list[str]:
-    """Names cut in the middle to ``width``, at the place that keeps them distinct.
+    """Names cut to ``width`` so that distinct names stay distinct cells (when ``width`` allows it).
 
     Queues of one site share long prefixes (``BNL_PROD-gridgk01_A``, ``..._B``): a cut at
-    the end would make them identical cells. Of the cuts that tell every name apart, the
-    most balanced one is taken (the most kept of the shorter end; then the longer start);
-    if none does, the cut in the middle.
+    the end would make them identical cells. Three tries, the first that tells every name
+    apart wins:
+
+    1. one head + ``…`` + tail cut for all names, the most balanced that works (the most
+       kept of the shorter end; then the longer start);
+    2. per name, the window of it around where it first differs from its closest
+       neighbour (``…UCORE-gridgk01…``), for names that differ in the middle;
+    3. the start of each name and a tag of its place in the sorted names (``BNL_PR…#02``),
+       which is distinct by construction: used only when names defeat both cuts.
+
+    A name keeps one cell wherever it appears in ``names``. When ``width`` is too narrow
+    even for a tag (``…#`` and the digits), names are only cut.
     """
     if width <= 1:
         return [name[:width] for name in names]
-    long = {name for name in names if len(name) > width}
-    if not long:
+    if all(len(name) <= width for name in names):
         return list(names)
-    wanted = len(set(names))
+    unique = sorted(set(names))
+    for cut in (_common_cut, _window_cut):
+        cells = cut(unique, width)
+        if len(set(cells.values())) == len(unique):
+            return [cells[name] for name in names]
+    cells = _tagged(unique, width)
+    return [cells[name] for name in names]
+
+
+def _common_cut(unique: list[str], width: int) -> dict[str, str]:
     best: tuple[int, int] | None = None
     for tail in range(width):
         head = width - 1 - tail
         if best is not None and min(head, tail) < best[0]:
             continue
         better = best is None or (min(head, tail), head) > (best[0], width - 1 - best[1])
-        if better and len({middle_cut(name, width, tail) for name in names}) == wanted:
+        if better and len({middle_cut(name, width, tail) for name in unique}) == len(unique):
             best = (min(head, tail), tail)
     tail = best[1] if best is not None else (width - 1) // 2
-    return [middle_cut(name, width, tail) for name in names]
+    return {name: middle_cut(name, width, tail) for name in unique}
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _window_cut(unique: list[str], width: int) -> dict[str, str]:
+    """Each name around where it first differs from its sorted neighbours (those share the longest prefixes)."""
+    cells = {}
+    for index, name in enumerate(unique):
+        if len(name) <= width:
+            cells[name] = name
+            continue
+        neighbours = unique[max(0, index - 1):index] + unique[index + 1:index + 2]
+        differs = [_common_prefix(name, other) for other in neighbours] or [0]
+        cells[name] = window(name, min(differs), max(differs), width)
+    return cells
+
+
+def window(name: str, first: int, last: int, width: int) -> str:
+    """``width`` characters of ``name`` showing positions ``first`` to ``last``, ``…`` where cut.
+
+    When both do not fit, ``last`` (where the name parts from its closest neighbour) is
+    shown. Some of what comes before is kept, so that ``UCORE`` shows in ``…UCORE-gridgk01…``.
+    """
+    if len(name) <= width:
+        return name
+    room = width - 2
+    if last - first >= room:
+        first = last
+    start = max(0, first - (room - 1 - (last - first)) // 3)
+    if start == 0:
+        return name[: width - 1] + "…"
+    if start + width - 1 >= len(name):
+        return "…" + name[len(name) - (width - 1):]
+    return "…" + name[start:start + room] + "…"
+
+
+def _tagged(unique: list[str], width: int) -> dict[str, str]:
+    digits = len(str(len(unique) - 1))
+    keep = width - digits - 2          # "…", "#", the digits
+    if keep < 0:
+        return {name: name[:width] for name in unique}
+    return {name: f"{name[:keep]}…#{index:0{digits}d}" for index, name in enumerate(unique)}
 
 
 def state_text(row: Row) -> str:

@@ -9,7 +9,7 @@ last record of a cycle is the most complete, so it is the one used.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from apfctl.dashboard.view import record_errors, record_time, submitted
@@ -68,7 +68,7 @@ def held_reasons(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def queue_history(queue: str, records: Iterable[Mapping[str, Any]], now: _dt.datetime, window: float,
-                  explain: Any = None) -> dict[str, Any]:
+                  explain: Callable[[Mapping[str, Any]], str] | None = None) -> dict[str, Any]:
     """The queue page's document: ``cycles`` (series), ``held_reasons``, ``decisions``, ``errors``.
 
     ``explain`` turns a record into the ``--explain`` text of its decision (left out if None).

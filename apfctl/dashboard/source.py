@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,14 +101,21 @@ def totals(state_dir: Path, now: _dt.datetime) -> Totals | None:
             return None
 
 
-def queue_page(state_dir: Path, queue: str, hours: float, now: _dt.datetime | None = None) -> dict[str, Any]:
-    """One queue's cycles over the last ``hours`` from the ledger (:func:`history.queue_history`)."""
-    from apfctl.cli.explain import render_queue
+def queue_page(state_dir: Path, queue: str, hours: float, now: _dt.datetime | None = None, *,
+               configured: Collection[str] = ()) -> dict[str, Any] | None:
+    """One queue's cycles over the last ``hours`` from the ledger (:func:`history.queue_history`).
+
+    None when ``queue`` is neither ``configured`` nor in the ledger. Only this queue's
+    records are read: a page costs one indexed query, whatever the factory's size.
+    """
     from apfctl.dashboard.history import queue_history
     from apfctl.ledger import Ledger
+    from apfctl.stages.explain import render_queue
 
     now = now or _dt.datetime.now(_dt.UTC)
     since = now - _dt.timedelta(hours=hours)
     with Ledger(state_dir, create=False) as ledger:
         records = list(ledger.records(queue=queue, since=since))
+        if not records and queue not in configured and next(ledger.records(queue=queue), None) is None:
+            return None
     return queue_history(queue, records, now, hours * 3600.0, explain=render_queue)

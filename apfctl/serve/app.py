@@ -10,8 +10,10 @@ Routes, in the order they are matched:
   page; the listing of baseLogDir's top is then at ``/?logs``);
 * everything else: a file or folder of ``baseLogDir`` under :class:`~apfctl.serve.logs.ServeRules`.
 
-Paths are checked as the client sent them (the raw, still percent-encoded path), as
-:meth:`ServeRules.locate` expects. Endpoints are plain functions, so Starlette runs them in
+Paths are taken as the client sent them (the raw, still percent-encoded path) and
+unquoted once into file system names (:func:`~apfctl.serve.logs.url_parts`), which
+:meth:`ServeRules.check` checks; redirects go to the path rebuilt from those names, so
+never to another host. Endpoints are plain functions, so Starlette runs them in
 its thread pool and file system or ledger reads never block the event loop. Only GET and
 HEAD are answered (405 otherwise); files are sent by Starlette's ``FileResponse``, which
 answers ``Range`` requests.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -33,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from apfctl.serve.logs import ROBOTS_DENY, ServeRules, content_type, listing
+from apfctl.serve.logs import ROBOTS_DENY, ServeRules, content_type, listing, url_of, url_parts
 
 log = logging.getLogger("apfctl.serve")
 
@@ -48,15 +51,15 @@ class Dashboard:
     """Where the dashboard's data come from: functions of the loaded factory, called per request.
 
     ``view_json`` returns the monitor's JSON text; ``metrics`` the exposition text
-    (``openmetrics`` flag); ``queue_page`` one queue's document for ``hours``. Each may
+    (``openmetrics`` flag); ``queue_page`` one queue's document for ``hours``, None when the
+    factory has no such queue (neither configured nor in the ledger). Each may
     raise :class:`~apfctl.errors.ApfctlError` (a missing or corrupt ledger), which the page
     shows instead of failing.
     """
 
     view_json: Callable[[], str]
     metrics: Callable[[bool], str]
-    queue_page: Callable[[str, float], dict[str, Any]]
-    queue_names: Callable[[], list[str]]
+    queue_page: Callable[[str, float], dict[str, Any] | None]
 
 
 def _text(status: int, text: str) -> PlainTextResponse:
@@ -84,7 +87,8 @@ def build_app(rules: ServeRules, dashboard: Dashboard | None = None, footer: str
         url_path = _raw_path(request)
         if dashboard is not None and url_path == "/" and "logs" not in request.query_params:
             return page(request)
-        real, reason = rules.locate(url_path)
+        parts = url_parts(url_path)
+        real, reason = rules.check(parts)
         if real is None:
             if reason:
                 log.warning("refused %s from %s: %s", url_path, request.client.host if request.client else "?",
@@ -93,16 +97,18 @@ def build_app(rules: ServeRules, dashboard: Dashboard | None = None, footer: str
             return _text(404, f"not found: {unquote(url_path)}\n")
         if real.is_dir():
             if not url_path.endswith("/"):
-                return RedirectResponse(url_path + "/", status_code=301)
+                return RedirectResponse(url_of(parts, folder=True), status_code=301)
             if not rules.index:
                 return _text(403, "refused: directory listing is disabled (logserver.index)\n")
-            return Response(listing(rules, real, unquote(url_path).rstrip("/"), footer),
-                            media_type="text/html; charset=utf-8")
+            try:
+                return Response(listing(rules, real, parts, footer), media_type="text/html; charset=utf-8")
+            except OSError:
+                return _text(404, f"not found: {unquote(url_path)}\n")
         try:
             stat = real.stat()
-            with real.open("rb"):
-                pass
         except OSError:
+            return _text(404, f"not found: {unquote(url_path)}\n")
+        if not os.access(real, os.R_OK):
             return _text(403, "refused: cannot read the file\n")
         return FileResponse(real, media_type=content_type(real), stat_result=stat)
 
@@ -154,11 +160,12 @@ def _dashboard_routes(dashboard: Dashboard) -> list[Route]:
         if not 0 < hours <= MAX_HOURS:
             return JSONResponse({"error": f"hours must be a number in (0, {MAX_HOURS}]"}, status_code=400)
         try:
-            if name not in dashboard.queue_names():
-                return JSONResponse({"error": f"no queue {name!r} in this factory's view"}, status_code=404)
-            return JSONResponse(dashboard.queue_page(name, hours))
+            document = dashboard.queue_page(name, hours)
         except ApfctlError as exc:
             return JSONResponse({"error": str(exc)}, status_code=503)
+        if document is None:
+            return JSONResponse({"error": f"no queue {name!r} in this factory's view"}, status_code=404)
+        return JSONResponse(document)
 
     def static(request: Request) -> Response:
         return _asset(request.path_params["name"])

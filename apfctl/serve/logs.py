@@ -13,6 +13,7 @@ import datetime as _dt
 import fnmatch
 import html
 import mimetypes
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,28 +65,53 @@ class ServeRules:
         files = {Path(file).expanduser().resolve() for file in secret_files}
         return cls(resolved, index, allow_robots, refused_dirs, files)
 
-    def locate(self, url_path: str) -> tuple[Path | None, str]:
-        """(real path, "") when ``url_path`` may be served, else (None, the reason)."""
-        parts = [part for part in unquote(url_path).split("/") if part not in ("", ".")]
+    def check(self, parts: list[str]) -> tuple[Path | None, str]:
+        """(real path, "") when the path ``parts`` (file system names, see :func:`url_parts`) may be
+        served, else (None, the reason); the reason is "" when nothing is there (a 404).
+
+        Both the names asked for and the real path (symlinks resolved) are checked, and only
+        folders and regular files pass: a FIFO or a device is never opened.
+        """
+        shown = "/" + "/".join(parts)
         for part in parts:
-            if part == ".." or "\\" in part or "\0" in part:
-                return None, f"{url_path} is outside baseLogDir"
+            if part == ".." or "\\" in part or "\0" in part or "/" in part:
+                return None, f"{shown} is outside baseLogDir"
             if part.startswith("."):
-                return None, f"{url_path}: hidden files are not served"
+                return None, f"{shown}: hidden files are not served"
         target = self.root.joinpath(*parts)
         try:
             real = target.resolve(strict=True)
+            mode = real.stat().st_mode
         except (FileNotFoundError, NotADirectoryError):
             return None, ""
         except (OSError, RuntimeError):
-            return None, f"{url_path} cannot be resolved"
+            return None, f"{shown} cannot be resolved"
         if real != self.root and not real.is_relative_to(self.root):
-            return None, f"{url_path} leads outside baseLogDir"
+            return None, f"{shown} leads outside baseLogDir"
+        if any(part.startswith(".") for part in real.relative_to(self.root).parts):
+            return None, f"{shown} leads to a hidden file"
         if real in self.refused_files or any(fnmatch.fnmatch(real.name, p) for p in SECRET_PATTERNS):
-            return None, f"{url_path} is a credential file"
+            return None, f"{shown} is a credential file"
         if any(real == d or real.is_relative_to(d) for d in self.refused_dirs):
-            return None, f"{url_path} is in the state folder"
+            return None, f"{shown} is in the state folder"
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            return None, f"{shown} is not a regular file"
         return real, ""
+
+
+def url_parts(url_path: str) -> list[str]:
+    """The file system names of a raw URL path: unquoted once, so ``%2F`` splits like ``/``.
+
+    A folder named ``BNL%2F1`` (what escaping made of queue ``BNL/1``) is asked for as
+    ``BNL%252F1``.
+    """
+    return [part for part in unquote(url_path).split("/") if part not in ("", ".")]
+
+
+def url_of(parts: list[str], folder: bool = False) -> str:
+    """The absolute, quoted URL path of ``parts``: always one leading ``/`` (never ``//host``)."""
+    path = "/" + "/".join(quote(part, safe="") for part in parts)
+    return path + "/" if folder and parts else path
 
 
 def _size(size: int) -> str:
@@ -97,24 +123,30 @@ def _size(size: int) -> str:
     return str(size)
 
 
-def listing(rules: ServeRules, folder: Path, url_path: str, footer: str) -> str:
-    """An Apache-like listing of ``folder``: name, last modified, size; hidden entries skipped."""
+def listing(rules: ServeRules, folder: Path, parts: list[str], footer: str) -> str:
+    """An Apache-like listing of ``folder`` (at ``parts``): name, last modified, size.
+
+    Entries are checked like requests for them; hidden, refused, non-regular entries, and
+    entries removed while listing (a concurrent ``apfctl clean``), are left out.
+    """
     rows = []
     if folder != rules.root:
         rows.append('<tr><td><a href="../">Parent Directory</a></td><td></td><td align="right">-</td></tr>')
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue
-        real, _ = rules.locate(f"{url_path}/{entry.name}")
+        real, _ = rules.check([*parts, entry.name])
         if real is None:
             continue
-        stat = real.stat()
-        name = entry.name + ("/" if real.is_dir() else "")
-        when = _dt.datetime.fromtimestamp(stat.st_mtime, _dt.UTC).strftime("%d-%b-%Y %H:%M")
-        size = "-" if real.is_dir() else _size(stat.st_size)
+        try:
+            info = real.stat()
+        except OSError:
+            continue
+        is_dir = stat.S_ISDIR(info.st_mode)
+        name = entry.name + ("/" if is_dir else "")
+        when = _dt.datetime.fromtimestamp(info.st_mtime, _dt.UTC).strftime("%d-%b-%Y %H:%M")
+        size = "-" if is_dir else _size(info.st_size)
         rows.append(f'<tr><td><a href="{quote(name)}">{html.escape(name)}</a></td><td>{when}</td>'
                     f'<td align="right">{size}</td></tr>')
-    title = html.escape(f"Index of {url_path or '/'}")
+    title = html.escape("Index of /" + "/".join(parts))
     return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n<h1>{title}</h1>\n"
             "<table><tr><th>Name</th><th>Last modified</th><th>Size</th></tr>\n"
             + "\n".join(rows) + f"\n</table>\n<address>{html.escape(footer)}</address>\n</body></html>\n")

@@ -11,9 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 
 from apfctl.errors import ApfctlError
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 BACKLOG = 2048             # pending connections the kernel keeps (socketserver's default was 5)
 
@@ -38,7 +42,7 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Any, sock: socket.socket) -> None:
+def run(app: ASGIApp, sock: socket.socket) -> None:
     """Serve ``app`` on ``sock`` until stopped by SIGINT or SIGTERM, then return.
 
     uvicorn shuts down gracefully on either signal, then raises it again for the handler
@@ -51,10 +55,16 @@ def run(app: Any, sock: socket.socket) -> None:
     import uvicorn
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="off",
-                            timeout_graceful_shutdown=5, server_header=False, backlog=BACKLOG)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config(app)).run(sockets=[sock])
+
+
+def config(app: ASGIApp) -> uvicorn.Config:
+    """uvicorn's settings for apfctl: no access log or Server header, 5 s to finish on a stop."""
+    import uvicorn
+
+    return uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="off",
+                          timeout_graceful_shutdown=5, server_header=False, backlog=BACKLOG)
 
 
 def address(sock: socket.socket) -> str:

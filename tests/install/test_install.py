@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -66,11 +67,33 @@ def test_the_wheel_installs_on_a_host_and_runs_a_demo_cycle(wheel, tmp_path):
     for path in ("/opt/apfctl", "/etc/apfctl/", "/var/lib/apfctl", "/var/log/apfctl"):   # each the one chosen
         assert not re.search(f"(?<!ROOT){path}", shipped), path
     assert f"Group={grp.getgrgid(os.getgid()).gr_name}" in cycle_unit
+    _serve_from_the_installed_wheel(apfctl, config, root, clean, tmp_path)
     if shutil.which("systemd-analyze") is None:
+        # make test installs it as root (systemd, in SYSTEM_TOOLS); in CI a missing one is a failure
+        assert os.environ.get("CI") != "true", "CI needs systemd-analyze (apt-get install systemd)"
         pytest.skip("systemd-analyze missing: the units were not verified")
     verified = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True,
                               timeout=120)
     assert verified.returncode == 0, verified.stderr
+
+
+def _serve_from_the_installed_wheel(apfctl: Path, config: Path, root: Path, env: dict[str, str],
+                                    cwd: Path) -> None:
+    """The plain install serves the page and its assets (package data, core dependencies)."""
+    process = subprocess.Popen([str(apfctl), "serve", "--port", "0"], cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True,
+                               env={**env, "APFCTL_CONFIG": str(config), "APFCTL_STATE_DIR": str(root / "state")})
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert "on http://127.0.0.1:" in line, line + process.stderr.read()
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        for path, kind in (("/", "text/html"), ("/-/static/app.js", "text/javascript")):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+                assert answer.status == 200 and answer.headers["Content-Type"].startswith(kind), path
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def test_the_install_script_names_python3_venv_when_it_is_missing(tmp_path):
@@ -80,3 +103,13 @@ def test_the_install_script_names_python3_venv_when_it_is_missing(tmp_path):
     result = subprocess.run(["bash", str(REPO / "scripts" / "install-host.sh")], capture_output=True, text=True,
                             timeout=60, env={**os.environ, "PYTHON": str(fake)})
     assert result.returncode == 2 and "apt-get install python3-venv" in result.stderr
+
+
+@pytest.mark.parametrize(("unit", "variable"), [("apfctl-serve.service", "APFCTL_SERVE_HOST"),
+                                                ("apfctl-logserver.service", "APFCTL_LOGSERVER_HOST")])
+def test_the_server_units_listen_on_127_0_0_1_unless_etc_default_says_otherwise(unit, variable):
+    text = (REPO / "contrib" / "systemd" / unit).read_text()
+    assert f"Environment={variable}=127.0.0.1\n" in text
+    assert text.index(f"Environment={variable}=") < text.index("EnvironmentFile=-/etc/default/apfctl")
+    assert f"--host ${{{variable}}}" in text
+    assert f"`{variable}=0.0.0.0`" in (REPO / "docs" / "operations.md").read_text()

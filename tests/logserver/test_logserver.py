@@ -70,6 +70,7 @@ def test_serves_pilot_logs_as_text(port):
     status, body, headers = get(port, "/2026-11-25/BNL_ATLAS_1/1234.5.out")
     assert status == 200 and body == "pilot output\n"
     assert headers["Content-Type"].startswith("text/plain")
+    assert headers["Server"] is None                        # the tests' uvicorn is configured as apfctl's
     status, body, headers = get(port, "/2026-11-25/BNL_ATLAS_1/1234.5.out", method="HEAD")
     assert status == 200 and body == "" and headers["Content-Length"] == "13"
     assert get(port, "/link-in.out")[0] == 200            # a link that stays inside is fine
@@ -207,3 +208,56 @@ def test_command_refuses_a_port_in_use(tree, tmp_path):
         result = subprocess.run([sys.executable, "-m", "apfctl", "logserver", "--host", "127.0.0.1"], env=env,
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr
+
+
+def test_escaped_queue_folders_are_listed_and_served(tree, port):
+    escaped = tree / "2026-11-25" / "BNL%2F1"            # safe_name("BNL/1")
+    escaped.mkdir()
+    (escaped / "1.out").write_text("escaped queue\n")
+    status, body, _ = get(port, "/2026-11-25/")
+    assert status == 200 and 'href="BNL%252F1/"' in body and "BNL_ATLAS_1/" in body
+    status, body, _ = get(port, "/2026-11-25/BNL%252F1/")
+    assert status == 200 and 'href="1.out"' in body
+    assert get(port, "/2026-11-25/BNL%252F1/1.out")[1] == "escaped queue\n"
+    status, _, headers = get(port, "/2026-11-25/BNL%252F1")
+    assert status == 301 and headers["Location"] == "/2026-11-25/BNL%252F1/"
+
+
+def test_links_to_hidden_files_inside_are_refused_and_not_listed(tree, port):
+    (tree / ".hidden-dir").mkdir()
+    (tree / ".hidden-dir" / "s.txt").write_text("hidden inside")
+    os.symlink("../../.hidden-dir/s.txt", tree / "2026-11-25" / "BNL_ATLAS_1" / "link.out")
+    status, body, _ = get(port, "/2026-11-25/BNL_ATLAS_1/link.out")
+    assert status == 403 and "leads to a hidden file" in body and "hidden inside" not in body
+    assert "link.out" not in get(port, "/2026-11-25/BNL_ATLAS_1/")[1]
+
+
+def test_a_fifo_is_refused_without_being_opened(tree, port):
+    os.mkfifo(tree / "2026-11-25" / "BNL_ATLAS_1" / "pipe.out")
+    status, body, _ = get(port, "/2026-11-25/BNL_ATLAS_1/pipe.out")      # would block forever if opened
+    assert status == 403 and "is not a regular file" in body
+    status, body, _ = get(port, "/2026-11-25/BNL_ATLAS_1/")
+    assert status == 200 and "pipe.out" not in body and "1234.5.out" in body
+
+
+def test_folder_redirects_never_leave_the_host(tree, port):
+    (tree / "evil.example").mkdir()
+    for path in ("//evil.example", "///evil.example", "/./evil.example"):
+        status, _, headers = get(port, path)
+        assert status == 301 and headers["Location"] == "/evil.example/", path
+
+
+def test_entries_removed_while_listing_are_skipped(tree):
+    from apfctl.serve.logs import listing
+
+    rules = ServeRules.build(tree, index=True, allow_robots=False)
+    folder = tree / "2026-11-25" / "BNL_ATLAS_1"
+
+    class Vanishing(type(folder)):
+        def iterdir(self):
+            entries = list(super().iterdir())
+            (folder / "1234.5.err").unlink()                 # apfctl clean, between iterdir and stat
+            return iter(entries)
+
+    body = listing(rules, Vanishing(folder), ["2026-11-25", "BNL_ATLAS_1"], "footer")
+    assert "1234.5.out" in body and "1234.5.err" not in body

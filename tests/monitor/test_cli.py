@@ -150,20 +150,24 @@ def test_several_factories_in_one_table_and_one_metrics_file(tmp_path, monkeypat
     assert len(families["apfctl_pilots_submitted"].samples) == 6        # _total and _created per queue
 
 
-def test_live_reads_only_the_batch_systems_unless_asked_for_the_wms(tmp_path, monkeypatch):
+def test_live_asks_a_real_panda_server_nothing_unless_asked_for_the_wms(tmp_path, monkeypatch, httpserver):
     """No column shows WMS numbers: a refresh must not query PanDA (or any WMS) for nothing."""
-    from apfctl.config.loader import load
-    from apfctl.dashboard.source import snapshot
-    from apfctl.stages import status
+    from apfctl_panda import testkit
 
-    config = write_factory(tmp_path / "conf", {"Q1": {"wmsstatusplugin": "File",
-                                                      "wmsstatus.file.path": str(tmp_path / "wms.json")}})
-    (tmp_path / "wms.json").write_text('{"Q1": {"ready": 5}}')
-    loaded = load(str(config), str(tmp_path / "state"))
-    asked = []
-    real = status._query_wms
-    monkeypatch.setattr(status, "_query_wms", lambda *args: asked.append(args) or real(*args))
-    view = snapshot(loaded, live=True)
-    assert view.source == "live" and view.rows[0].pending == 0 and asked == []
-    snapshot(loaded, live=True, wms=True)
-    assert len(asked) == 1
+    testkit.serve_panda(httpserver)
+    config = write_factory(tmp_path / "conf", {"Q1": {"wmsstatusplugin": "Panda", "wmsqueue": "BNL_PROD",
+                                                      "wmsstatus.panda.baseurl": httpserver.url_for("/").rstrip("/"),
+                                                      "wmsstatus.panda.retries": "0"}})
+    monkeypatch.setenv("APFCTL_CONFIG", str(config))
+    monkeypatch.setenv("APFCTL_STATE_DIR", str(tmp_path / "state"))
+    for _ in range(2):
+        document = json.loads(run("--once", "--live", "--format", "json").stdout)
+        assert document["source"] == "live" and [row["queue"] for row in document["queues"]] == ["Q1"]
+    assert testkit.fetches(httpserver) == {}
+    run("--once", "--live", "--wms", "--format", "json")
+    assert sum(testkit.fetches(httpserver).values()) >= 1
+
+
+def test_wms_without_live_is_a_usage_error(factory):
+    result = run("--once", "--wms", check=False)
+    assert result.returncode == 2 and "--wms" in result.stderr and "--live" in result.stderr

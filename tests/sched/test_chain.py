@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from apfctl.cli.explain import render_explain
 from apfctl.config.loader import load
 from apfctl.config.validate import check
 from apfctl.stages.decide import Decider
+from apfctl.stages.explain import render_explain
 from tests.sched.sched_helpers import record
 
 WORKED_MSG = (

@@ -1,4 +1,4 @@
-"""``apfctl decide --explain``: each queue's decision chain as a table people can read.
+"""Each queue's decision chain as a table people can read (``apfctl decide --explain``, the queue page).
 
 Everything shown comes from the record: the trace steps (rule, in, out) and the
 ``key=value`` pairs of each step's APF message, which are the inputs the rule looked at.
