@@ -128,7 +128,8 @@ def test_a_bad_entry_fails_only_its_queue(
     queues = [make_queue(name, wmsstatus__file__path=str(wms_file)) for name in ("SITE_A", "SITE_BAD", "SITE_LIST")]
     result = ask(factory, queues)
     assert result["SITE_A"]["ready"] == 12  # type: ignore[index]
-    assert str(result["SITE_BAD"]) == f"File WMS: {wms_file}: SITE_BAD.ready = -1 is not a count (a whole number from 0 to 1000000000)"
+    assert str(result["SITE_BAD"]) == (f"File WMS: {wms_file}: SITE_BAD.ready = -1 is not a count "
+                                       "(a whole number from 0 to 1000000000)")
     assert str(result["SITE_LIST"]) == f"File WMS: {wms_file}: 'SITE_LIST' must be an object of counts, found list"
 
 

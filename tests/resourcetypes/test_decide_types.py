@@ -91,7 +91,7 @@ def test_queue_wide_limits_trim_the_types_proportionally(decider: Decider):
 
 
 def test_untyped_pilots_count_in_every_types_view(decider: Decider):
-    from apfctl.cli.explain import render_queue
+    from apfctl.stages.explain import render_queue
 
     # 5 pending of which 2 are SCORE: 3 untyped may be of any type
     decided = decider.decide(record("UCORE", wms(SCORE=10, MCORE=4), batch(5, SCORE=2)))
@@ -153,7 +153,7 @@ def test_decided_records_pass_the_validator_and_bad_ones_are_refused(decider: De
 
 
 def test_explain_shows_a_table_per_type_with_its_size_and_counts(decider: Decider):
-    from apfctl.cli.explain import render_queue
+    from apfctl.stages.explain import render_queue
 
     decided = decider.decide(record("LIMITED", wms(SCORE=10, MCORE=4), batch(2, SCORE=2)))
     text = render_queue(decided)
