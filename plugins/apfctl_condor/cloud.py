@@ -127,8 +127,9 @@ def drain(location: str | None, attribute: str, instances: Sequence[str]) -> lis
     """Tell the masters of the VMs ``instances`` to shut their daemons down peacefully.
 
     The master, not the startd, is told (as ``condor_off -peaceful`` does), so that it does
-    not start the startd again. A VM with no master ad of its id is told at its startd.
-    Returns the instances that were told; a failure for one VM is logged and skips it.
+    not start the startd again: the VM's master must advertise the instance id too
+    (``MASTER_ATTRS``). Returns the instances that were told; a VM with no master ad yet, or
+    whose master could not be told, is logged and left for the next retirement.
     """
     import htcondor2
 
@@ -137,21 +138,17 @@ def drain(location: str | None, attribute: str, instances: Sequence[str]) -> lis
     wanted = " || ".join(f"{attribute} =?= {quote(i)}" for i in instances)
     pool = collector(location)
     where = f"collector {location or '(local)'}"
-    ads = {}
-    for kind in (htcondor2.AdType.Startd, htcondor2.AdType.Master):   # master last: it wins
-        for ad in call(where, "daemon query", pool.query, kind,  # type: ignore[arg-type]
-                       constraint=wanted, projection=["Name", "MyAddress", "MyType", attribute]):
-            ads[ad.get(attribute)] = ad
+    ads = {ad.get(attribute): ad for ad in call(where, "master query", pool.query,  # type: ignore[arg-type]
+                                                 htcondor2.AdType.Master, constraint=wanted,
+                                                 projection=["Name", "MyAddress", "MyType", attribute])}
     told = []
     for instance in instances:
         ad = ads.get(instance)
         if ad is None:
-            log.warning("VM %s: no daemon advertising it in %s; not drained", instance, where)
+            log.warning("VM %s: no master advertising it in %s (yet); not drained", instance, where)
             continue
-        command = (htcondor2.DaemonCommands.DaemonsOffPeaceful if ad.get("MyType") == "DaemonMaster"
-                   else htcondor2.DaemonCommands.OffPeaceful)
         try:
-            htcondor2.send_command(ad, command)
+            htcondor2.send_command(ad, htcondor2.DaemonCommands.DaemonsOffPeaceful)
         except Exception as exc:  # HTCondorException: that VM stays, the others are drained
             log.warning("VM %s: peaceful shutdown of %s failed: %s", instance, ad.get("Name"), exc)
             continue

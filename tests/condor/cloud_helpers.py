@@ -103,7 +103,9 @@ class VMStartd:
             f"NUM_CPUS = {cpus}\nMEMORY = 512\n"
             f'EC2InstanceID = "{instance}"\n'
             "STARTD_ATTRS = $(STARTD_ATTRS) EC2InstanceID\nMASTER_ATTRS = $(MASTER_ATTRS) EC2InstanceID\n"
-            "NO_DNS = True\nDEFAULT_DOMAIN_NAME = apfctl.test\n")
+            "NO_DNS = True\nDEFAULT_DOMAIN_NAME = apfctl.test\n"
+            # its own daemon family: the pool's family session would be refused by the collector
+            "SEC_USE_FAMILY_SESSION = False\n")
         if os.geteuid() == 0:
             subprocess.run(["chown", "-R", POOL_USER, str(folder)], check=True, timeout=30)
         self.pidfile = folder / "run" / "master.pid"

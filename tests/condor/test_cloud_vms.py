@@ -126,18 +126,24 @@ def test_vms_boot_join_run_the_user_jobs_then_drain_and_end_terminated(real, ec2
     assert all(vm["state"] == "idle" and vm["startd"] for vm in listed.values())
     assert up["batch"]["running"] == 2 and up["batch"]["pending"] == 0
 
-    # the work is done: retire both; their startds are told to shut down peacefully
+    # the work is done: retire both; their masters are told to shut the startds down peacefully
+    pool = htcondor2.Collector(f"127.0.0.1:{real.pools.ce_port}")
+    wait_for(lambda: len(pool.query(htcondor2.AdType.Master, constraint="EC2InstanceID =!= undefined",
+                                    projection=["Name"])) == 2, "the VMs' masters to advertise their instance")
     retired = plugin.retire(2)
     assert sorted(retired.ids) == sorted(found)
-    again = plugin.retire(2)          # already retiring: nothing more is drained
-    assert set(again.ids) <= set(found)
-    # once their startds have left the pool, the VMs are gone and their grid jobs removed
-    wait_for(lambda: vm_section(ld, queue)["batch"]["vms"]["gone"] == 2, "both startds to leave the pool")
+    assert instances_of(real) == found   # drained, not removed: the grid jobs stay until the startds leave
+    # once their startds have left the pool, the VMs are gone: the next retirement removes their grid jobs
+    left = wait_for(lambda: (r := vm_section(ld, queue))["batch"]["vms"]["gone"] == 2 and r,
+                    "both startds to leave the pool")
+    assert left["batch"]["retiring"] == 2
+    assert {vm["why"] for vm in left["batch"]["vms"]["list"]} == {"its startd left the pool after retirement"}
     assert sorted(plugin.retire(2).ids) == sorted(found)
     wait_for(lambda: all(ec2.instances()[i]["State"]["Name"] == "terminated" for i in found.values()),
              "the instances to be terminated", timeout=180)
-    [history] = [list(real.jobs(projection=["RemoveReason"], history=True))]
-    assert history and all(ad["RemoveReason"].startswith("apfctl retire") for ad in history)
+    history = wait_for(lambda: len(h := real.jobs(projection=["RemoveReason"], history=True)) == 2 and h,
+                       "the removed grid jobs to leave the queue", timeout=180)
+    assert all(ad["RemoveReason"].startswith("apfctl retire") for ad in history)
 
 
 def test_a_vm_that_never_joins_and_one_whose_startd_dies_are_removed_and_terminated(real, ec2, vms):
