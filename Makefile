@@ -50,6 +50,8 @@ slurm-down:
 
 ## condor-up / condor-down: a factory pool and a CE pool on free ports (scripts/condor-pools.sh)
 CONDOR_DIR  ?= /tmp/apfctl-condor-$(shell id -u)
+# make bench starts fresh pools of its own (an empty history, nothing of the tests' left)
+BENCH_CONDOR_DIR ?= /tmp/apfctl-condor-bench-$(shell id -u)
 CONDOR_UP   := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh up
 CONDOR_DOWN := APFCTL_CONDOR_DIR=$(CONDOR_DIR) bash scripts/condor-pools.sh down
 condor-up:
@@ -60,8 +62,9 @@ condor-down:
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do CONDOR_CONFIG=/dev/null $(BIN)/python $$b || exit 1; done
-	@if $(CONDOR_UP) >/dev/null; then CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$(CONDOR_DIR)/pools.env \
-	  $(BIN)/python benchmarks/real_condor_status.py; status=$$?; $(CONDOR_DOWN) >/dev/null; exit $$status; \
+	@if APFCTL_CONDOR_DIR=$(BENCH_CONDOR_DIR) bash scripts/condor-pools.sh up >/dev/null; then \
+	  CONDOR_CONFIG=/dev/null APFCTL_CONDOR_POOLS=$(BENCH_CONDOR_DIR)/pools.env $(BIN)/python benchmarks/real_condor_status.py; \
+	  status=$$?; APFCTL_CONDOR_DIR=$(BENCH_CONDOR_DIR) bash scripts/condor-pools.sh down >/dev/null; exit $$status; \
 	else echo "condor.real_status: SKIPPED (no HTCondor pools; docs/htcondor.md)"; fi
 
 lint: venv

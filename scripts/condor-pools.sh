@@ -130,8 +130,18 @@ up() {
     fi
     mkdir -p "$DIR/work"
     chmod 1777 "$DIR/work"   # jobs run as the pool's user: the folders they write must be writable
-    start_pool factory "$factory_port" 4
-    start_pool ce "$ce_port" 2
+    if [ "$(id -u)" = 0 ] && ! id "$POOL_USER" >/dev/null 2>&1; then   # once, before both start scripts
+        useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$POOL_USER"
+    fi
+    local factory_pid ce_pid failed=0
+    start_pool factory "$factory_port" 4 & factory_pid=$!   # both at once: ~2 s, not ~4 s
+    start_pool ce "$ce_port" 2 & ce_pid=$!
+    wait "$factory_pid" || failed=1
+    wait "$ce_pid" || failed=1
+    if [ "$failed" = 1 ]; then
+        down >/dev/null 2>&1 || true
+        die "a pool did not start (logs in $DIR/factory/log/ and $DIR/ce/log/)"
+    fi
     ports="$factory_port $ce_port"
     cat > "$ENV_FILE" <<ENV
 # condor-pools.sh up: the factory pool and the CE pool (source me, or point APFCTL_CONDOR_POOLS here)
@@ -149,13 +159,20 @@ ENV
     say "pools up: factory 127.0.0.1:$factory_port, CE 127.0.0.1:$ce_port; settings in $ENV_FILE"
 }
 
+stop_pool() {   # stop_pool NAME: by the master's recorded PID (the release's stop script)
+    local release
+    release=$(sed -n 's/^RELEASE_DIR *= *//p' "$DIR/$1/condor_config" 2>/dev/null | head -1)
+    bash "$(stop_script "${release:-/nonexistent}")" "$DIR/$1" 30 >&2
+}
+
 down() {
-    local name status=0
-    for name in ce factory; do
+    local name status=0 pids=()
+    for name in ce factory; do   # both at once
         [ -d "$DIR/$name" ] || continue
-        local release
-        release=$(sed -n 's/^RELEASE_DIR *= *//p' "$DIR/$name/condor_config" 2>/dev/null | head -1)
-        bash "$(stop_script "${release:-/nonexistent}")" "$DIR/$name" 30 >&2 || status=1
+        stop_pool "$name" & pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || status=1
     done
     rm -f "$ENV_FILE"
     return $status

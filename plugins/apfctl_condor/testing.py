@@ -13,6 +13,11 @@ the bindings' own argument names and types:
   ``JobStatus``, ``EnteredCurrentStatus`` set).
 * ``act(JobAction.Remove|Hold|Release, job_spec, reason)`` and ``edit(job_spec, attr, value)``.
 
+What the real schedd records is checked against by ``tests/condor/test_fake_vs_real.py``:
+``hold = True`` makes a held job (code 15), the environment is kept sorted by name,
+``notification`` is a number, ``act`` reasons end in ``(by user <owner>)``, and descriptions
+``condor_submit`` refuses are refused in its words.
+
 Failures are injected per method with :meth:`FakeSchedd.fail`: ``unreachable`` and ``timeout``
 raise ``htcondor2.HTCondorException`` as the bindings do; ``partial`` makes ``act`` succeed for
 only half of the jobs and ``submit`` create only half of the procs.

@@ -30,7 +30,7 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
 
-from real_pools import IN_CI, Pools, PoolsUnavailable, ads, session_pools, use_config  # noqa: E402
+from tests.condor.real_pools import IN_CI, Pools, PoolsUnavailable, ads, session_pools, use_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,9 @@ import re
 import pytest
 from apfctl_condor.schedd import use_schedd_factory
 from apfctl_condor.testing import FakePool
-from condor_helpers import loaded, submit_plugin
-from test_real_schedd import OWNER, section
 
 from apfctl.stages.status import collect
+from tests.condor.condor_helpers import OWNER, loaded, real_section, submit_plugin
 
 pytestmark = pytest.mark.condor_pool
 CYCLE = "20261201T000000Z-diff"
@@ -30,7 +29,7 @@ ATTRS = ["MATCH_APF_QUEUE", "ApfctlFactory", "ApfctlCycle", "APF_QUEUE", "FACTOR
 def scenario(folder, pilot: str, held: str, idle: str, schedd) -> dict:
     body_held = "batchsubmit.{p}.condor_attributes = hold = True\n"
     body_idle = "batchsubmit.{p}.condor_attributes.requirements = False\nbatchsubmit.{p}.clean.stale.idle = 0\n"
-    ld = loaded(folder, section(held, pilot, body=body_held) + section(idle, pilot, body=body_idle))
+    ld = loaded(folder, real_section(held, pilot, body=body_held) + real_section(idle, pilot, body=body_idle))
     submitted = {q: submit_plugin(ld, q).submit(2, CYCLE).ids for q in (held, idle)}
     records = {r["queue"]: r["batch"] for r in collect(ld, [held, idle], CYCLE)}
     ads = {q: [{a: _plain(ad.get(a)) for a in ATTRS} for ad in

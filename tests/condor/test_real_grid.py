@@ -9,16 +9,16 @@ looked at. Pilots are counted on the factory side, as the factory sees them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
-from condor_helpers import loaded, submit_plugin
-from real_pools import IN_CI, wait_for
-from test_real_schedd import batch, section
 
 from apfctl.record import new_cycle_id
 from apfctl.stages.status import collect
+from tests.condor.condor_helpers import OWNER, batch, loaded, real_section, submit_plugin
+from tests.condor.real_pools import IN_CI, wait_for
 
 pytestmark = pytest.mark.condor_pool
 
@@ -35,7 +35,7 @@ def test_condorce_pilots_run_on_the_ce_pool_and_are_counted_on_the_factory_side(
     body = (f"batchsubmit.condorce.gridresource = {real.pools.ce_schedd}\n"
             f"batchsubmit.condorce.port = {real.pools.ce_port}\n"
             f"batchsubmit.condorce.scitokens_file = {token(real)}\n")
-    ld = loaded(real.folder, section(queue, real.pilot(0), plugin="CondorCE", body=body))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), plugin="CondorCE", body=body))
     ids = submit_plugin(ld, queue).submit(2, new_cycle_id()).ids
     [ad] = real.jobs(f"ClusterId == {ids[0].split('.')[0]} && ProcId == 0", ["GridResource", "JobUniverse"])
     assert ad["JobUniverse"] == 9
@@ -66,16 +66,21 @@ def test_condorbatch_pilots_run_as_slurm_jobs_through_the_blahp(real):
             pytest.fail("CI needs the local Slurm (scripts/slurm-local.sh)", pytrace=False)
         pytest.skip("no local Slurm (scripts/slurm-local.sh)")
     queue = real.queue("BLAH")
-    ld = loaded(real.folder, section(queue, real.pilot(0), plugin="CondorBatch",
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), plugin="CondorBatch",
                                      body="batchsubmit.condorbatch.batch = slurm\n"))
     ids = submit_plugin(ld, queue).submit(1, new_cycle_id()).ids
     assert len(ids) == 1
     # the gridmanager hands the job to the blahp, which sbatches it: GridJobId names the Slurm job
-    grid_id = wait_for(lambda: (found := real.jobs("GridJobId =!= undefined", ["GridJobId"]))
-                       and found[0]["GridJobId"], "the blahp to submit to Slurm", timeout=240)
-    assert grid_id.startswith("batch slurm ")
-    wait_for(lambda: len(real.jobs(projection=["ExitCode"], history=True)) == 1,
-             "the Slurm job to complete", timeout=300)
+    [ad] = wait_for(lambda: real.jobs(projection=["GridJobId", "ExitCode"], history=True),
+                    "the Slurm job to complete", timeout=300)
+    found = re.search(r"^batch slurm .*\bslurm/\d+/(\d+)$", ad["GridJobId"])
+    assert found, ad["GridJobId"]
+    assert ad["ExitCode"] == 0
+    accounting = subprocess.run(["sacct", "-n", "-X", "-P", "-j", found.group(1), "-o", "State,User,JobName"],
+                                capture_output=True, text=True, timeout=60, check=False)
+    if accounting.returncode == 0:   # (a Slurm without accounting has only its job-completion log)
+        state, user, name = accounting.stdout.strip().split("|")
+        assert (state, user, name[:3]) == ("COMPLETED", OWNER, "bl_"), accounting.stdout   # the blahp's job
     counts = batch(ld, queue)
     assert (counts["done_1h"], counts["fault_1h"]) == (1, 0)
 
@@ -94,7 +99,7 @@ def test_cloud_mode_reads_user_jobs_of_one_pool_and_submits_pilots_to_the_other(
             f"wmsstatus.condor.scheddhost = {real.pools.ce_schedd}\n"
             f"wmsstatus.condor.collectorhost = 127.0.0.1\nwmsstatus.condor.collectorport = {port}\n"
             "batchsubmit.condorlocal.condor_attributes.requirements = False\n")
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=body).replace("schedplugin = Fixed\n"
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=body).replace("schedplugin = Fixed\n"
                 "sched.fixed.pilots = 0\n", "schedplugin = Ready\n"))
     [record] = collect(ld, [queue])
     assert record["wms"].get("ready") == 3, json.dumps(record["wms"])
@@ -116,7 +121,7 @@ def test_cloud_mode_with_wmsqueue_any_does_not_count_the_factorys_own_pilots_as_
                               "+MATCH_APF_QUEUE": f'"{real.queue("USERJOBS")}"'})
     real.schedd.submit(users, count=3)
     body = "wmsstatusplugin = Condor\nwmsqueue = ANY\nbatchsubmit.condorlocal.condor_attributes.requirements = False\n"
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=body))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=body))
     before = collect(ld, [queue])[0]["wms"]["ready"]
     submit_plugin(ld, queue).submit(3, new_cycle_id())
     after = collect(ld, [queue])[0]["wms"]["ready"]

@@ -8,48 +8,24 @@ pool's user runs. Every test's queues end in the test's own tag; its jobs are re
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import textwrap
 import time
 
 import pytest
-from condor_helpers import loaded, submit_plugin
-from real_pools import wait_for
 
 from apfctl.ledger import Ledger
 from apfctl.record import new_cycle_id
 from apfctl.stages.status import collect
 from apfctl.stages.submit import Submitter
+from tests.condor.condor_helpers import HOLD, NEVER, OWNER, batch, loaded, real_section, submit_plugin
+from tests.condor.real_pools import wait_for
 
 pytestmark = pytest.mark.condor_pool
-# root's jobs belong to the pool's user (condor-pools.sh); anyone else's to themselves
-OWNER = os.environ.get("APFCTL_CONDOR_USER", "htcuser") if os.geteuid() == 0 else getpass.getuser()
-NEVER = "batchsubmit.{p}.condor_attributes.requirements = False\n"   # idle for good: no slot matches
-
-
-def section(name: str, executable: str, plugin: str = "CondorLocal", body: str = "", arguments: str = "") -> str:
-    return textwrap.dedent(f"""
-        [{name}]
-        enabled = True
-        batchstatusplugin = Condor
-        batchsubmitplugin = {plugin}
-        schedplugin = Fixed
-        sched.fixed.pilots = 0
-        executable = {executable}
-        executable.arguments = {arguments or '-q ' + name}
-        """) + textwrap.dedent(body).format(p=plugin.lower())
-
-
-def batch(ld, queue: str) -> dict:
-    return collect(ld, [queue])[0]["batch"]
-
-
 def test_local_pilots_run_and_are_counted_done_fault_and_held_apart(real):
     done, fault, held = real.queue("DONE"), real.queue("FAULT"), real.queue("HELD")
-    ld = loaded(real.folder, section(done, real.pilot(0)) + section(fault, real.pilot(3))
-                + section(held, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
+    ld = loaded(real.folder, real_section(done, real.pilot(0)) + real_section(fault, real.pilot(3))
+                + real_section(held, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
     cycle = new_cycle_id()
     for queue in (done, fault, held):
         assert len(submit_plugin(ld, queue).submit(2, cycle).ids) == 2
@@ -67,7 +43,7 @@ def test_local_pilots_run_and_are_counted_done_fault_and_held_apart(real):
 
 def test_the_same_record_twice_and_a_fresh_ledger_submit_once(real, tmp_path):
     queue = real.queue("IDEM")
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=NEVER))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=NEVER))
     record = {**collect(ld, [queue])[0]}
     record["decision"] = {"pilots": 3, "rule": "test", "reason": "test", "steps": []}
     with Ledger(ld.context.state_dir) as ledger:
@@ -92,7 +68,7 @@ def submit_at(ld, queue: str, n: int) -> list[str]:
 def test_retirement_removes_idle_pilots_first_in_killorder_with_apfctls_reason(real, order):
     queue = real.queue("RETIRE")
     body = NEVER + f"batchsubmit.{{p}}.overlay.killorder = {order}\n"
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=body))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=body))
     older = submit_at(ld, queue, 2)
     newer = submit_at(ld, queue, 2)
     retired = submit_plugin(ld, queue).retire(2).ids
@@ -104,14 +80,15 @@ def test_retirement_removes_idle_pilots_first_in_killorder_with_apfctls_reason(r
 
 def test_peaceful_retirement_spares_running_pilots_and_unpeaceful_takes_them(real):
     queue = real.queue("PEACE")
-    runs = loaded(real.folder / "a", section(queue, real.pilot(0, sleep=300)))
-    idle = loaded(real.folder / "b", section(queue, real.pilot(0), body=NEVER))
+    runs = loaded(real.folder / "a", real_section(queue, real.pilot(0, sleep=300)))
+    idle = loaded(real.folder / "b", real_section(queue, real.pilot(0), body=NEVER))
     running = submit_plugin(runs, queue).submit(1, new_cycle_id()).ids
     waiting = submit_plugin(idle, queue).submit(2, new_cycle_id()).ids
     wait_for(lambda: real.jobs("JobStatus == 2", ["ClusterId"]), "the sleeping pilot to run")
     assert sorted(submit_plugin(runs, queue).retire(5).ids) == sorted(waiting)
     assert real.jobs("JobStatus == 2", ["ClusterId"])   # still running
-    rough = loaded(real.folder / "c", section(queue, real.pilot(0), body="batchsubmit.{p}.overlay.peaceful = False\n"))
+    rough = loaded(real.folder / "c",
+                   real_section(queue, real.pilot(0), body="batchsubmit.{p}.overlay.peaceful = False\n"))
     assert submit_plugin(rough, queue).retire(5).ids == running
 
 
@@ -120,8 +97,8 @@ def test_clean_releases_held_pilots_up_to_maxreleases_then_removes_them(real):
 
     queue, other = real.queue("HOLDS"), real.queue("UNMATCHED")
     policy = "batchsubmit.{p}.clean.held.release = 1\nbatchsubmit.{p}.clean.held.maxreleases = 1\n"
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=NEVER + policy)
-                + section(other, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=NEVER + policy)
+                + real_section(other, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
     ids = submit_plugin(ld, queue).submit(2, new_cycle_id()).ids
     submit_plugin(ld, other).submit(1, new_cycle_id())
     real.schedd.act(htcondor2.JobAction.Hold, ids, ("site trouble", None))   # HoldReasonCode 1, NumHolds 1
@@ -144,7 +121,7 @@ def test_clean_releases_held_pilots_up_to_maxreleases_then_removes_them(real):
 
 def test_clean_removes_pilots_idle_longer_than_stale_idle(real):
     queue = real.queue("STALE")
-    ld = loaded(real.folder, section(queue, real.pilot(0), body=NEVER + "batchsubmit.{p}.clean.stale.idle = 1\n"))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=NEVER + "batchsubmit.{p}.clean.stale.idle = 1\n"))
     ids = submit_plugin(ld, queue).submit(2, new_cycle_id()).ids
     time.sleep(2.1)
     [action] = submit_plugin(ld, queue).clean()
@@ -161,7 +138,7 @@ def test_the_apfctl_clean_command_removes_unmatched_held_pilots_on_the_real_sche
     import sys
 
     queue = real.queue("CLI")
-    ld = loaded(real.folder, section(queue, real.pilot(0), body="batchsubmit.{p}.condor_attributes = hold = True\n"))
+    ld = loaded(real.folder, real_section(queue, real.pilot(0), body=HOLD))
     ids = submit_plugin(ld, queue).submit(2, new_cycle_id()).ids
     env = {**os.environ, "APFCTL_STATE_DIR": str(real.folder / "state")}   # CONDOR_CONFIG: the factory pool
     result = subprocess.run([sys.executable, "-m", "apfctl", "clean", "--queue", queue, "--no-logs", "--config",
