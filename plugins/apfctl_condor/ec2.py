@@ -153,9 +153,11 @@ class CondorEC2(CondorGrid):
 
     # -- VMs, not pilots ------------------------------------------------------------------------
     def submit(self, n: int, cycle: str, dry_run: bool = False) -> SubmitResult:
-        """New VMs, after checking the key files and that the EC2 endpoint answers at all."""
+        """New VMs, after checking the keys, the key files and that the EC2 endpoint answers at all."""
         if not dry_run:
             try:
+                self.describe(n, cycle)
+                cloud.settings(self.q)
                 self.check_files()
             except ConfigError as exc:
                 raise BackendError(f"queue {self.queue.name}: {exc}") from None
