@@ -88,7 +88,7 @@ def test_missing_key_files_are_refused_at_check_and_submit(tmp_path, pool):
     found = errors(ld)
     assert any("batchsubmit.condorec2.secret_access_key" in e and "cannot read the key file" in e
                for e in found), found
-    with pytest.raises(BackendError, match="secret_access_key.*cannot read the key file"):
+    with pytest.raises(BackendError, match=r"secret_access_key.*cannot read the key file"):
         submit_plugin(ld, "VM").submit(1, CYCLE)
 
 

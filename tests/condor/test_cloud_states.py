@@ -48,7 +48,7 @@ def test_each_vm_state_from_its_grid_job_and_startd():
 
 
 def test_a_wrong_typed_instance_id_names_the_job_and_attribute():
-    with pytest.raises(BadAttribute, match="job 7.0: attribute EC2InstanceName is int"):
+    with pytest.raises(BadAttribute, match=r"job 7\.0: attribute EC2InstanceName is int"):
         states([{**job(0), "EC2InstanceName": 5}], [])
 
 
