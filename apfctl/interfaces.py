@@ -94,6 +94,7 @@ class WMSCounts(TypedDict, total=False):
     done: int
     failed: int
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
+    unmatchable: int    # idle work no resource of the queue could ever run (Condor WMS with a machine ad)
 
 
 class WMSStatusPlugin(Plugin, ABC):

@@ -66,6 +66,8 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
     for key in WMS_COUNTS:
         section[key] = int(value.get(key) or 0)
     section["status"] = value.get("status")
+    if "unmatchable" in value:   # reported apart: work no resource of the queue could run
+        section["unmatchable"] = int(value.get("unmatchable") or 0)
     section["error"] = None
     return section
 

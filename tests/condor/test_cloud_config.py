@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from condor_helpers import loaded, queue_section, submit_plugin
 
 from apfctl.config.validate import check
 from apfctl.errors import BackendError
+from tests.condor.condor_helpers import loaded, queue_section, submit_plugin
 
 CYCLE = "20261201T060000Z-ec2a"
 

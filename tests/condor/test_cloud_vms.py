@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from cloud_helpers import EC2API, VMStartd, owned_by_pool_user
-from condor_helpers import loaded, submit_plugin
-from real_pools import wait_for
-from test_real_schedd import section
 
 from apfctl.record import new_cycle_id
 from apfctl.stages.decide import Decider
 from apfctl.stages.status import collect
+from tests.condor.cloud_helpers import EC2API, VMStartd, owned_by_pool_user
+from tests.condor.condor_helpers import loaded, real_section, submit_plugin
+from tests.condor.real_pools import wait_for
 
 pytestmark = pytest.mark.condor_pool
 
@@ -66,7 +65,7 @@ def cloud_queue(real, ec2, queue: str, users: str, extra: str = "") -> str:
             f"batchsubmit.condorec2.access_key_id = {access}\n"
             f"batchsubmit.condorec2.secret_access_key = {secret}\n"
             f"batchsubmit.condorec2.vm.collector = 127.0.0.1:{real.pools.ce_port}\n") + extra
-    return section(queue, "/bin/true", plugin="CondorEC2", body=body).replace(
+    return real_section(queue, "/bin/true", plugin="CondorEC2", body=body).replace(
         "schedplugin = Fixed\nsched.fixed.pilots = 0\n", "schedplugin = Ready\n")
 
 
@@ -182,3 +181,22 @@ def test_an_ec2_endpoint_that_is_down_gives_no_vms_and_the_reason(real, ec2):
     with pytest.raises(BackendError, match=rf"EC2 endpoint http://127.0.0.1:{closed}/ does not answer"):
         submit_plugin(ld, queue).submit(1, new_cycle_id())
     assert real.jobs(projection=["ClusterId"]) == []
+
+
+def test_idle_jobs_no_vm_could_match_are_reported_apart_and_are_not_ready_work(real, ec2):
+    import htcondor2
+
+    users, queue = real.queue("PICKY"), real.queue("MATCHVM")
+    ce = real.ce_schedd()
+    for requirements in ("TARGET.EC2InstanceID =!= undefined", "TARGET.EC2InstanceID =!= undefined",
+                         "TARGET.EC2InstanceID =!= undefined && TARGET.Memory >= 100000"):
+        ce.submit(htcondor2.Submit({"executable": "/bin/true", "requirements": requirements, "hold": "False",
+                                    "+MATCH_APF_QUEUE": f'"{users}"', "request_memory": "100"}), count=1)
+    machine = real.folder / "vm.ad"
+    machine.write_text('[ EC2InstanceID = "i-template"; Memory = 2048; Cpus = 1; Disk = 10000000; '
+                       'Arch = "X86_64"; OpSys = "LINUX"; HasFileTransfer = true; '
+                       'CondorVersion = "$CondorVersion: 25.14.0 2026-12-01 $" ]\n')
+    ld = loaded(real.folder, cloud_queue(real, ec2, queue, users, f"wmsstatus.condor.machinead = {machine}\n"))
+    record = vm_section(ld, queue)
+    assert (record["wms"]["ready"], record["wms"]["unmatchable"]) == (2, 1), json.dumps(record["wms"])
+    assert Decider(ld).decide(record)["decision"]["pilots"] == 2   # VMs for the jobs a VM can run only
