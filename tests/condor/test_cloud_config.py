@@ -103,3 +103,31 @@ def test_spot_price_user_data_and_security_groups_lines(tmp_path, pool):
     assert "ec2_user_data = role=worker" in lines
     assert "ec2_security_groups = default,workers" in lines
     assert lines.index("ec2_ami_id = ami-03cf127a") > lines.index("+MATCH_APF_QUEUE = \"VM\"")   # after APF's block
+
+
+def test_an_ec2_endpoint_answering_errors_gives_its_queue_no_vms_with_the_reason_and_others_go_on(
+        tmp_path, pool, httpserver):
+    import json
+
+    from apfctl.ledger import Ledger
+    from apfctl.stages.status import collect
+    from apfctl.stages.submit import Submitter
+
+    httpserver.expect_request("/broken/").respond_with_data("overloaded", status=503)
+    httpserver.expect_request("/ec2/").respond_with_data("<Error>MissingAction</Error>", status=400)
+    broken = ec2(tmp_path).replace("[VM]", "[BROKEN]").replace("http://127.0.0.1:1/", httpserver.url_for("/broken/"))
+    fine = ec2(tmp_path).replace("[VM]", "[FINE]").replace("http://127.0.0.1:1/", httpserver.url_for("/ec2/"))
+    ld = loaded(tmp_path, broken + fine + queue_section("LOCAL"))
+    assert errors(ld) == []
+    records = collect(ld, ["BROKEN", "FINE", "LOCAL"])
+    with Ledger(ld.context.state_dir) as ledger:
+        done = {}
+        for record in records:
+            record["decision"] = {"pilots": 2, "rule": "test", "reason": "test", "steps": []}
+            done[record["queue"]] = Submitter(ld, ledger).submit(json.loads(json.dumps(record)))["submission"]
+    assert done["BROKEN"]["submitted"] == 0
+    assert "EC2 endpoint" in done["BROKEN"]["error"] and "HTTP 503" in done["BROKEN"]["error"]
+    assert done["FINE"]["submitted"] == 2 and done["FINE"]["error"] is None   # a client error: EC2 is there
+    assert done["LOCAL"]["submitted"] == 2
+    queues = sorted({ad["MATCH_APF_QUEUE"] for ad in pool.schedd().jobs.values()})
+    assert queues == ["FINE", "LOCAL"]
