@@ -83,3 +83,21 @@ def test_vms_already_retiring_are_not_retired_twice():
     plan = plan_retire(vms, {f"7.{j['ProcId']}": j for j in jobs}, 1, peaceful=True, killorder="newest",
                        drain_grace=0, now=NOW)
     assert plan == {"remove": [], "drain": []}
+
+
+@pytest.mark.parametrize("ready, running, pending, vms_up, per_vm, out", [
+    (2, 0, 0, 0, 1, 2),      # work waits: VMs for it
+    (2, 0, 2, 0, 1, 0),      # they boot: nothing more
+    (0, 2, 0, 2, 1, 0),      # the jobs run on them
+    (0, 0, 0, 2, 1, -2),     # the work is done: retire both
+    (5, 0, 0, 1, 2, 2),      # two jobs to a VM: 3 needed, 1 up
+])
+def test_vms_for_work_sizes_the_vms_to_the_user_jobs(ready, running, pending, vms_up, per_vm, out):
+    from tests.sched.sched_helpers import rule as make_rule
+
+    rule = make_rule("VMsForWork", {"sched.vmsforwork.jobs_per_vm": str(per_vm)})
+    record = {"wms": {"ok": True, "plugin": "Condor", "ready": ready, "running": running},
+              "batch": {"ok": True, "pending": pending, "running": vms_up}}
+    n, msg = rule(0, record)
+    assert n == out and msg.endswith(f"ret={out}")
+    assert rule(0, {"wms": {"ok": False}, "batch": {}}) == (0, "VMsForWork:comment=Invalid wmsinfo or batchinfo")

@@ -66,13 +66,23 @@ def cloud_queue(real, ec2, queue: str, users: str, extra: str = "") -> str:
             f"batchsubmit.condorec2.secret_access_key = {secret}\n"
             f"batchsubmit.condorec2.vm.collector = 127.0.0.1:{real.pools.ce_port}\n") + extra
     return real_section(queue, "/bin/true", plugin="CondorEC2", body=body).replace(
-        "schedplugin = Fixed\nsched.fixed.pilots = 0\n", "schedplugin = Ready\n")
+        "schedplugin = Fixed\nsched.fixed.pilots = 0\n", "schedplugin = VMsForWork\n")
 
 
 def instances_of(real) -> dict[str, str]:
     """Grid job id -> instance id, for this test's VMs that have one."""
     return {f"{ad['ClusterId']}.{ad['ProcId']}": ad["EC2InstanceName"]
             for ad in real.jobs("EC2InstanceName =!= undefined", ["ClusterId", "ProcId", "EC2InstanceName"])}
+
+
+def cycle(ld, queue: str) -> dict:
+    """One factory cycle of the queue: status, decide, submit (or retire) through the stages."""
+    from apfctl.ledger import Ledger
+    from apfctl.stages.submit import Submitter
+
+    decided = Decider(ld).decide(vm_section(ld, queue))
+    with Ledger(ld.context.state_dir) as ledger:
+        return Submitter(ld, ledger).submit(json.loads(json.dumps(decided)))
 
 
 def vm_section(ld, queue: str) -> dict:
@@ -92,12 +102,9 @@ def test_vms_boot_join_run_the_user_jobs_then_drain_and_end_terminated(real, ec2
     ce.submit(jobs, count=2)
     ld = loaded(real.folder, cloud_queue(real, ec2, queue, users,
                                          "batchsubmit.condorec2.user_data = role=worker pool=test\n"))
-    record = vm_section(ld, queue)
-    assert record["wms"]["ready"] == 2
-    decided = Decider(ld).decide(record)
-    assert decided["decision"]["pilots"] == 2
-    plugin = submit_plugin(ld, queue)
-    assert len(plugin.submit(2, new_cycle_id()).ids) == 2
+    first = cycle(ld, queue)   # two idle user jobs: two VMs
+    assert first["wms"]["ready"] == 2 and first["decision"]["pilots"] == 2
+    assert first["submission"]["submitted"] == 2, json.dumps(first["submission"])
 
     # the instances start; while no startd has joined, the VMs are booting: pending for decide
     found = wait_for(lambda: len(got := instances_of(real)) == 2 and got, "two EC2 instances", timeout=180)
@@ -125,19 +132,21 @@ def test_vms_boot_join_run_the_user_jobs_then_drain_and_end_terminated(real, ec2
     assert all(vm["state"] == "idle" and vm["startd"] for vm in listed.values())
     assert up["batch"]["running"] == 2 and up["batch"]["pending"] == 0
 
-    # the work is done: retire both; their masters are told to shut the startds down peacefully
+    # the work is done: the next cycle retires both; their masters are told to shut the startds down peacefully
     pool = htcondor2.Collector(f"127.0.0.1:{real.pools.ce_port}")
     wait_for(lambda: len(pool.query(htcondor2.AdType.Master, constraint="EC2InstanceID =!= undefined",
                                     projection=["Name"])) == 2, "the VMs' masters to advertise their instance")
-    retired = plugin.retire(2)
-    assert sorted(retired.ids) == sorted(found)
+    retired = cycle(ld, queue)
+    assert retired["decision"]["pilots"] == -2, retired["decision"]["msg"]
+    assert sorted(retired["submission"]["ids"]) == sorted(found) and retired["submission"]["retired"] == 2
     assert instances_of(real) == found   # drained, not removed: the grid jobs stay until the startds leave
-    # once their startds have left the pool, the VMs are gone: the next retirement removes their grid jobs
+    # once their startds have left the pool, the VMs are gone: the next cycle removes their grid jobs
     left = wait_for(lambda: (r := vm_section(ld, queue))["batch"]["vms"]["gone"] == 2 and r,
                     "both startds to leave the pool")
     assert left["batch"]["retiring"] == 2
     assert {vm["why"] for vm in left["batch"]["vms"]["list"]} == {"its startd left the pool after retirement"}
-    assert sorted(plugin.retire(2).ids) == sorted(found)
+    removed = cycle(ld, queue)
+    assert sorted(removed["submission"]["ids"]) == sorted(found), json.dumps(removed["submission"])
     wait_for(lambda: all(ec2.instances()[i]["State"]["Name"] == "terminated" for i in found.values()),
              "the instances to be terminated", timeout=180)
     history = wait_for(lambda: len(h := real.jobs(projection=["RemoveReason"], history=True)) == 2 and h,
