@@ -209,3 +209,14 @@ def test_idle_jobs_no_vm_could_match_are_reported_apart_and_are_not_ready_work(r
     record = vm_section(ld, queue)
     assert (record["wms"]["ready"], record["wms"]["unmatchable"]) == (2, 1), json.dumps(record["wms"])
     assert Decider(ld).decide(record)["decision"]["pilots"] == 2   # VMs for the jobs a VM can run only
+
+
+def test_a_spot_price_makes_spot_instances_at_that_price(real, ec2):
+    queue = real.queue("SPOT")
+    ld = loaded(real.folder, cloud_queue(real, ec2, queue, real.queue("NOBODY"),
+                                         "batchsubmit.condorec2.spot_price = 0.5\n"))
+    submit_plugin(ld, queue).submit(1, new_cycle_id())
+    [instance] = wait_for(lambda: list(instances_of(real).values()), "the spot instance", timeout=180)
+    requests = {r.get("InstanceId"): r for r in ec2.client().describe_spot_instance_requests()["SpotInstanceRequests"]}
+    assert float(requests[instance]["SpotPrice"]) == 0.5
+    assert ec2.instances()[instance].get("InstanceLifecycle") == "spot"
