@@ -131,3 +131,18 @@ def test_an_ec2_endpoint_answering_errors_gives_its_queue_no_vms_with_the_reason
     assert done["LOCAL"]["submitted"] == 2
     queues = sorted({ad["MATCH_APF_QUEUE"] for ad in pool.schedd().jobs.values()})
     assert queues == ["FINE", "LOCAL"]
+
+
+def test_a_vm_pool_that_does_not_answer_fails_that_queues_status_only(tmp_path, pool):
+    import socket
+
+    from apfctl.stages.status import collect
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    ld = loaded(tmp_path, ec2(tmp_path, f"batchsubmit.condorec2.vm.collector = 127.0.0.1:{closed}\n")
+                + queue_section("LOCAL"))
+    records = {r["queue"]: r["batch"] for r in collect(ld, ["VM", "LOCAL"])}
+    assert records["VM"]["ok"] is False and f"collector 127.0.0.1:{closed}" in records["VM"]["error"]
+    assert records["LOCAL"]["ok"] is True
