@@ -24,8 +24,9 @@ from tests.condor.real_pools import wait_for
 pytestmark = pytest.mark.condor_pool
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ec2():
+    """One EC2 API for the session: it outlives every test's clean-up (removed VMs' instances are terminated)."""
     api = EC2API()
     yield api
     api.close()
