@@ -95,6 +95,7 @@ class WMSCounts(TypedDict, total=False):
     failed: int
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
     types: dict[str, dict[str, int]]   # the same counts per resource type the queue serves, if it does
+    unmatchable: int    # idle work no resource of the queue could ever run (Condor WMS with a machine ad)
 
 
 class StatusPlugin(Plugin, ABC):

@@ -55,7 +55,15 @@ def message(row: Row) -> str:
         return f"(not configured) {row.msg}".rstrip()
     if not row.enabled:
         return f"(disabled) {row.msg}".rstrip()
+    if row.vms is not None:   # an EC2 queue: its VMs lead the message
+        return f"{vm_text(row.vms)} | {row.msg}" if row.msg else vm_text(row.vms)
     return row.msg
+
+
+def vm_text(vms: dict[str, int]) -> str:
+    """``VMs boot 1 idle 2 busy 0 retiring 1`` (and ``gone N`` when some wait for removal)."""
+    text = f"VMs boot {vms['pending']} idle {vms['idle']} busy {vms['busy']} retiring {vms['retiring']}"
+    return f"{text} gone {vms['gone']}" if vms.get("gone") else text
 
 
 def brief_message(row: Row) -> str:

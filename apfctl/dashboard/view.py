@@ -31,6 +31,7 @@ ACTIVITY_BUCKETS = int(ACTIVITY_WINDOW // ACTIVITY_BUCKET)
 
 Health = Literal["ok", "stale", "failing", "never"]
 COUNT_FIELDS = ("pending", "held", "running", "exiting", "done_1h", "fault_1h")
+VM_FIELDS = ("pending", "idle", "busy", "retiring", "gone")   # an EC2 queue's VMs (batch.vms)
 SORT_KEYS = ("queue", "age", "health", "pending", "held", "running", "exiting", "done", "fault", "submitted")
 _HEALTH_ORDER = {"failing": 0, "stale": 1, "never": 2, "ok": 3}
 
@@ -108,6 +109,7 @@ class Row:
     activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
     health: Health = "never"
     factory: str = "apfctl"
+    vms: dict[str, int] | None = None        # an EC2 queue's VMs: pending (booting), idle, busy, retiring, gone
 
     @property
     def label(self) -> str:
@@ -131,6 +133,7 @@ class Row:
             "credential": self.credential, "credential_lifetime": self.credential_lifetime,
             "limited_by": None if self.limited_by is None else {"rule": self.limited_by.rule,
                                                                 "step": self.limited_by.step},
+            **({"vms": dict(self.vms)} if self.vms is not None else {}),
             "activity": {"window": ACTIVITY_WINDOW, "bucket": ACTIVITY_BUCKET, "submitted": list(self.activity)},
         }
 
@@ -231,6 +234,9 @@ def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
             lifetime = credential.get("lifetime")
             row.credential = str(credential.get("profile") or "") or None
             row.credential_lifetime = float(lifetime) if type(lifetime) in (int, float) else None
+        vms = batch.get("vms")
+        if isinstance(vms, Mapping):
+            row.vms = {name: _count(vms, name) or 0 for name in VM_FIELDS}
     decision = record.get("decision")
     if isinstance(decision, Mapping):
         row.decided = _count(decision, "pilots")

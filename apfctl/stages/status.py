@@ -68,9 +68,13 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
         if status is not None and (type(status) is not str or len(status) > 64):
             raise ValueError(f"wms.status = {str(status)[:40]!r} is not a short status word")
         types = _checked_types(value.get("types"))
+        unmatchable = check_count(value["unmatchable"], "wms.unmatchable") if "unmatchable" in value else None
     except ValueError as exc:
         return build.wms_failed(plugin, f"{plugin}: {exc}", queue=queue.wmsqueue, time=stamp)
-    return build.wms_read(plugin, counts, queue=queue.wmsqueue, status=status, time=stamp, types=types)
+    section = build.wms_read(plugin, counts, queue=queue.wmsqueue, status=status, time=stamp, types=types)
+    if unmatchable is not None:   # reported apart: work no resource of the queue could run
+        section["unmatchable"] = unmatchable   # type: ignore[typeddict-unknown-key]
+    return section
 
 
 def _checked_types(types: Any) -> dict[str, dict[str, int]] | None:

@@ -2,8 +2,9 @@
 
 ``CondorLocal`` (the local pool), ``CondorGrid`` (any ``grid_resource``), ``CondorCE`` /
 ``CondorOSGCE`` (HTCondor-CE through HTCondor-C), ``CondorARC`` / ``CondorNordugrid`` (ARC
-REST), ``CondorBatch`` / ``CondorSSH`` / ``CondorPBS`` / ``CondorLSF`` (the blahp, locally or
-over SSH) and ``CondorEC2`` (virtual machines). Each adds its lines, then its parent's.
+REST) and ``CondorBatch`` / ``CondorSSH`` / ``CondorPBS`` / ``CondorLSF`` (the blahp, locally or
+over SSH); ``CondorEC2`` (virtual machines) is :mod:`apfctl_condor.ec2`. Each adds its lines,
+then its parent's.
 """
 
 from __future__ import annotations
@@ -335,44 +336,3 @@ class CondorLSF(CondorBatch):
 
     PARENTS = ("condorlsf", "condorbatch", "condorgrid", "condorbase")
     BATCH = "lsf"
-
-
-class CondorEC2(CondorGrid):
-    """Virtual machines through HTCondor's EC2 grid type (lines after the base block, as APF)."""
-
-    OWN_KEYS: ClassVar[dict[str, Key]] = {"ami_id": Key("str", None, doc="image id"), "instance_type": Key("str", None),
-                "security_groups": Key("str", None), "spot_price": Key("float", None, minimum=0),
-                "user_data": Key("str", None), "user_data_file": Key("path", None),
-                "access_key_id": Key("path", None, doc="file holding the access key id"),
-                "secret_access_key": Key("path", None, doc="file holding the secret key"),
-                "usessh": Key("bool", False, doc="accepted in APF files; VMs are retired by condor_rm here")}
-    PARENTS = ("condorec2", "condorbase")
-
-    def executable(self) -> str | None:
-        """The VM runs its image, not a pilot: the executable is the queue name (as in APF)."""
-        return None
-
-    def lines(self, d: Description, cycle: str) -> None:
-        CondorBase.lines(self, d, cycle)
-        key = self.q.key("gridresource")
-        url = self.queue.getstr(key)
-        if url is None:
-            raise self.q.fail(key, "required key is missing (the EC2 service URL)")
-        if not HTTP_URL.match(url):
-            raise self.q.fail(key, "not an http(s) URL", url)
-        d.add("universe", "grid")
-        d.add("grid_resource", f"ec2 {url}", key)
-        self.add_credential(d)
-        for suffix in ("access_key_id", "secret_access_key", "ami_id"):
-            value = self.q.value(suffix)
-            if value is None:
-                raise self.q.fail(self.q.key(suffix), "required key is missing")
-            d.add(f"ec2_{suffix}", value, self.q.key(suffix))
-        d.add("executable", self.queue.name)
-        for suffix in ("instance_type", "user_data", "user_data_file", "security_groups"):
-            value = self.q.value(suffix)
-            if value is not None:
-                d.add(f"ec2_{suffix}", str(value), self.q.key(suffix))
-        price = self.q.value("spot_price")
-        if price is not None:
-            d.add("ec2_spot_price", f"{price:f}", self.q.key("spot_price"))
