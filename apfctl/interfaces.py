@@ -17,10 +17,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 from apfctl.config.keys import Key
 from apfctl.config.model import FactoryConfig, QueueConfig
+
+if TYPE_CHECKING:
+    from apfctl.workers import WorkerBlock
 
 
 def queue_folder(queue: str) -> str:
@@ -194,6 +197,8 @@ class SubmitResult:
 
     ids: list[str] = field(default_factory=list)
     description: str | None = None
+    # batch id -> worker id, when not simply ``ids[i]`` -> ``workers.first + i`` (apfctl.workers)
+    workers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,9 @@ class BatchSubmitPlugin(Plugin, ABC):
     """
 
     pilot: PilotRequest | None = None
+    # the worker ids of the next submission; each pilot's environment carries its own
+    # (HARVESTER_ID, HARVESTER_WORKER_ID), set by the submit stage (apfctl.workers)
+    workers: WorkerBlock | None = None
 
     def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
         self.name = name

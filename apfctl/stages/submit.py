@@ -15,11 +15,12 @@ from typing import Any
 from apfctl import plugins
 from apfctl.config.loader import Loaded
 from apfctl.errors import BackendError, LedgerError
-from apfctl.interfaces import BatchSubmitPlugin, PilotRequest
+from apfctl.interfaces import BatchSubmitPlugin, PilotRequest, SubmitResult
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record
 from apfctl.stages.status import describe_error
+from apfctl.workers import WorkerBlock, WorkerLedger, instance_id
 
 log = logging.getLogger("apfctl.submit")
 
@@ -39,6 +40,7 @@ class Submitter:
         self.ledger = ledger
         self.dry_run = dry_run
         self._plugins: dict[str, BatchSubmitPlugin] = {}
+        self._worker_ledger: WorkerLedger | None = None
 
     def plugin(self, queue_name: str) -> BatchSubmitPlugin:
         plugin = self._plugins.get(queue_name)
@@ -125,6 +127,7 @@ class Submitter:
                 self.ledger.finish_submission(queue, claim, existing)
                 return _section(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
+            plugin.workers = self._workers().allocate(instance_id(self.loaded.context.config), n)
             result = plugin.submit(n, cycle)
         except LedgerError:
             raise
@@ -134,10 +137,29 @@ class Submitter:
             self.ledger.finish_submission(queue, claim, [], state="failed")
             return _section(plugin.name, n, False, error=describe_error(exc))
         self.ledger.finish_submission(queue, claim, result.ids)
+        self._record_workers(plugin, cycle, result)
         return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
+
+    def _workers(self) -> WorkerLedger:
+        assert self.ledger is not None
+        if self._worker_ledger is None:
+            self._worker_ledger = WorkerLedger(self.ledger)
+        return self._worker_ledger
+
+    def _record_workers(self, plugin: BatchSubmitPlugin, cycle: str, result: SubmitResult) -> None:
+        """Each new pilot's batch id beside its worker id (apfctl.workers)."""
+        block = plugin.workers
+        if block is None or not result.ids:
+            return
+        workers = result.workers or dict(zip(result.ids, block.ids(), strict=False))
+        rt = plugin.pilot.resource_type if plugin.pilot else None
+        self._workers().record(plugin.queue.name, cycle, rt, workers)
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
         try:
+            if n > 0:   # the ids the pilots would get, none reserved
+                first = self._workers().peek() if self.ledger is not None else 1
+                plugin.workers = WorkerBlock(instance_id(self.loaded.context.config), first, n)
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
             return _section(plugin.name, n, True, error=describe_error(exc))

@@ -23,6 +23,7 @@ from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, Plugin, SubmitResult
 from apfctl.record import cycle_time
+from apfctl.workers import ID_VARIABLE, WORKER_VARIABLE
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
 from apfctl_condor.clean import clean_queue, release_rules
@@ -34,6 +35,8 @@ from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REA
 log = logging.getLogger("apfctl.condor")
 
 STATUS_PREFIX = "batchstatus.condor"
+WORKER_FIRST_MACRO = "ApfctlWorkerFirst"    # submit macros: the block's first worker id, and ProcId's
+WORKER_MACRO = "ApfctlWorkerID"
 _ENV_WORD = re.compile(r"^[^\s\"']+$")
 _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\s\"']*$|^[A-Za-z_][A-Za-z0-9_]*='[^'\"]*'$")
 _ENV_TOKEN = re.compile(r"(?:[^\s']|'[^']*')+")
@@ -218,6 +221,9 @@ class CondorBase(BatchSubmitPlugin):
                 d.add(f"+{attr}", quote(f"{log_url}/$(Cluster).$(Process).{suffix}"), "baseLogDirUrl")
         d.add(f"+{FACTORY_ATTR}", quote(fid), "factoryId")
         d.add(f"+{CYCLE_ATTR}", quote(cycle))
+        if self.workers is not None:   # ProcId i is worker first + i (apfctl.workers)
+            d.add(WORKER_FIRST_MACRO, str(self.workers.first))
+            d.add(WORKER_MACRO, f"$({WORKER_FIRST_MACRO}) + $(Process)")
         d.add("environment", quote_environment(self.environment(fid, log_url, monitor_url, user)),
               self.key("environ"))
         executable = self.executable()
@@ -249,6 +255,8 @@ class CondorBase(BatchSubmitPlugin):
         words.append(f"FACTORYQUEUE={self.queue.name}")
         if user:
             words.append(f"FACTORYUSER={user}")
+        if self.workers is not None:
+            words += [f"{ID_VARIABLE}={self.workers.harvester}", f"{WORKER_VARIABLE}=$INT({WORKER_MACRO})"]
         environ = self.value("environ")
         if environ:
             items = _ENV_TOKEN.findall(environ)
