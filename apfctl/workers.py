@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apfctl.config.model import FactoryConfig
+from apfctl.interfaces import PilotRequest
 from apfctl.ledger import Ledger
 
 ID_VARIABLE = "HARVESTER_ID"
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS workers (
     queue TEXT NOT NULL,
     cycle TEXT NOT NULL,
     resource_type TEXT,
+    cores INTEGER,
+    memory INTEGER,
     batch_id TEXT NOT NULL,
     submitted REAL NOT NULL,
     status TEXT NOT NULL DEFAULT 'submitted',
@@ -109,13 +112,14 @@ class WorkerLedger:
             self.ledger.execute("UPDATE worker_counter SET next = ? WHERE id = 0", (first + count,))
         return WorkerBlock(harvester, first, count)
 
-    def record(self, queue: str, cycle: str, resource_type: str | None, workers: Mapping[str, int]) -> None:
-        """Store the pilots of one submission: batch id -> worker id."""
+    def record(self, queue: str, cycle: str, pilot: PilotRequest | None, workers: Mapping[str, int]) -> None:
+        """Store the pilots of one submission (batch id -> worker id), with their type and size."""
         now = time.time()
-        rows = [(worker, queue, cycle, resource_type, batch_id, now) for batch_id, worker in workers.items()]
+        rt, cores, memory = (pilot.resource_type, pilot.cores, pilot.memory) if pilot else (None, None, None)
+        rows = [(worker, queue, cycle, rt, cores, memory, batch_id, now) for batch_id, worker in workers.items()]
         with self.ledger.transaction():
-            self.ledger.executemany("INSERT OR REPLACE INTO workers (worker_id, queue, cycle, resource_type, "
-                                    "batch_id, submitted) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.ledger.executemany("INSERT OR REPLACE INTO workers (worker_id, queue, cycle, resource_type, cores, "
+                                    "memory, batch_id, submitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def update(self, queue: str, states: Mapping[str, tuple[str, float | None, float | None]]) -> None:
         """New states of a queue's pilots: batch id -> (status, start, end). Final states stay final."""
@@ -138,10 +142,12 @@ class WorkerLedger:
         if not names:
             return []
         rows = self.ledger.execute(
-            "SELECT worker_id, queue, cycle, resource_type, batch_id, submitted, status, started, ended FROM workers "
+            "SELECT worker_id, queue, cycle, resource_type, cores, memory, batch_id, submitted, status, started, ended "
+            "FROM workers "
             f"WHERE queue IN ({','.join('?' * len(names))}) AND (reported IS NULL OR reported != status) "
             "ORDER BY worker_id", names)
-        keys = ("worker_id", "queue", "cycle", "resource_type", "batch_id", "submitted", "status", "started", "ended")
+        keys = ("worker_id", "queue", "cycle", "resource_type", "cores", "memory", "batch_id", "submitted", "status",
+                "started", "ended")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def mark_reported(self, reported: Mapping[int, str]) -> None:

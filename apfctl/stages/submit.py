@@ -152,8 +152,7 @@ class Submitter:
         if block is None or not result.ids:
             return
         workers = result.workers or dict(zip(result.ids, block.ids(), strict=False))
-        rt = plugin.pilot.resource_type if plugin.pilot else None
-        self._workers().record(plugin.queue.name, cycle, rt, workers)
+        self._workers().record(plugin.queue.name, cycle, plugin.pilot, workers)
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
         try:
