@@ -99,6 +99,17 @@ def _type_counts(record: Mapping[str, Any], rt: str) -> str:
     return " ".join(parts)
 
 
+def _untyped_line(record: Mapping[str, Any]) -> str:
+    """Pilots without a resource type (counted in every type's view), when there are some."""
+    from apfctl.resourcetypes.newpilots import untyped
+
+    batch = record.get("batch")
+    if not isinstance(batch, Mapping) or not batch.get("ok"):
+        return ""
+    loose = untyped(batch)
+    return f"\n  untyped pilots: {' '.join(f'{k}={v}' for k, v in loose.items())}" if any(loose.values()) else ""
+
+
 def render_queue(record: Mapping[str, Any]) -> str:
     """One queue's header lines and its chain table (one per resource type on a unified queue)."""
     head = f"{record.get('queue')}  cycle {record.get('cycle')}\n  status: {_status_line(record)}"
@@ -108,7 +119,7 @@ def render_queue(record: Mapping[str, Any]) -> str:
     trace = list(decision.get("trace") or [])
     types = decision.get("types")
     if isinstance(types, Mapping) and types:
-        blocks = [f"{head}\n  decision: {_verdict(decision.get('pilots', 0))} in all"]
+        blocks = [f"{head}\n  decision: {_verdict(decision.get('pilots', 0))} in all" + _untyped_line(record)]
         for rt, typed in types.items():
             steps = [step for step in trace if step.get("type") == rt]
             limiter = _limiter(steps)

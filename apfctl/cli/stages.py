@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +22,9 @@ from apfctl.cli.common import (
 )
 from apfctl.errors import RecordError
 
+if TYPE_CHECKING:
+    from apfctl.record import Record
+
 
 def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> list[str]:
     if queues and all_queues:
@@ -28,12 +34,6 @@ def _queue_selection(loaded: Any, queues: tuple[str, ...], all_queues: bool) -> 
     if not queues:
         raise click.UsageError("give --queue Q (repeatable) or --all")
     return list(dict.fromkeys(queues))
-
-
-def _status_failed(record: dict[str, Any]) -> bool:
-    from apfctl.stages.decide import blocked_reason
-
-    return blocked_reason(record) is not None
 
 
 queue_option = click.option("--queue", "-q", "queues", multiple=True, metavar="Q",
@@ -63,10 +63,12 @@ def status(queues: tuple[str, ...], all_queues: bool, fmt: str, config_path: str
     selected = _queue_selection(loaded, queues, all_queues)
     report = validate(loaded, selected, strict=not all_queues)
     good = [q for q in selected if q not in report.bad_queues]
+    from apfctl.record import any_failed
+
     records = collect(loaded, good)
     emit(records, fmt)
     failed = report.bad_queues or loaded.failed_sources
-    return 1 if failed or any(_status_failed(r) for r in records) else 0
+    return 1 if failed or any_failed(records) else 0
 
 
 @click.command()
@@ -88,43 +90,62 @@ def decide(files: tuple[str, ...], explain: bool, fmt: str, config_path: str | N
       apfctl status -q BNL_ATLAS_1 | apfctl decide | jq .decision.msg
       apfctl history -q BNL_ATLAS_1 --since 2h | apfctl decide --config candidate.conf --explain
     """
-    from apfctl.config.validate import Report, check_queue
-    from apfctl.record import dumps_line, read_records
+    from apfctl.record import any_failed, dumps_line
     from apfctl.stages.decide import Decider
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     validate(loaded, queues=[])
-    decider = Decider(loaded)
-    checked: set[str] = set()
     as_json = not explain and resolve_output_format(fmt) == "json"
-    out = sys.stdout.buffer
-    kept: list[dict[str, Any]] = []
-    with reader_may_leave():
-        for stream, source in input_streams(files):
-            for number, record in read_records(stream, source):
-                name = record["queue"]
-                if name not in checked:
-                    if name not in loaded.queues:
-                        raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
-                                          source=source, line=number, field="queue")
-                    report = Report()
-                    check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
-                    if report.errors:
-                        raise report.errors[0]
-                    checked.add(name)
-                decider.decide(record)
-                if as_json:
-                    out.write(dumps_line(record))
-                else:
-                    kept.append(record)
-        out.flush()
+    with _collector_paused():
+        records = _read_decidable(loaded, files)   # every line checked before anything is written
+        decider = Decider(loaded)
+        for record in records:
+            decider.decide(record)
+        if as_json:
+            with reader_may_leave():
+                sys.stdout.buffer.write(b"".join(map(dumps_line, records)))
+                sys.stdout.buffer.flush()
     if explain:
         from apfctl.explain import render_explain
 
-        click.echo(render_explain(kept))
+        click.echo(render_explain(records))
     elif not as_json:
-        emit(kept, "table")
-    return 1 if decider.failures else 0
+        emit(records, "table")
+    return 1 if any_failed(records) else 0
+
+
+def _read_decidable(loaded: Any, files: tuple[str, ...]) -> list[Record]:
+    """Every record of the input, each checked whole and its queue's rules checked (RecordError, ConfigError)."""
+    from apfctl.config.validate import Report, check_queue
+    from apfctl.record import read_records
+
+    checked: set[str] = set()
+    records: list[Record] = []
+    for stream, source in input_streams(files):
+        for number, record in read_records(stream, source):
+            name = record["queue"]
+            if name not in checked:
+                if name not in loaded.queues:
+                    raise RecordError(f"queue {name!r} is not in the configuration ({loaded.source})",
+                                      source=source, line=number, field="queue")
+                report = Report()
+                check_queue(loaded.queues[name], loaded, report, kinds=("sched",))
+                if report.errors:
+                    raise report.errors[0]
+                checked.add(name)
+            records.append(record)
+    return records
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while decide holds its input: records have no cycles, and the
+    collector rescanning 100,000 of them over and over would cost more than deciding them."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @click.command()
@@ -146,9 +167,9 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
       apfctl decide status.jsonl | apfctl submit --dry-run --format table
     """
     from apfctl.ledger import Ledger
-    from apfctl.record import read_records
+    from apfctl.record import any_failed, read_records
     from apfctl.stages.publish import publish
-    from apfctl.stages.submit import Submitter, failed
+    from apfctl.stages.submit import Submitter
 
     records: list[dict[str, Any]] = []
     for stream, source in input_streams(files):
@@ -165,7 +186,7 @@ def submit(files: tuple[str, ...], dry_run: bool, fmt: str, config_path: str | N
             ledger.store(results)
         publish(loaded, results)
     emit(results, fmt)
-    return 1 if any(failed(r) for r in results) else 0
+    return 1 if any_failed(results) else 0
 
 
 @click.command()
@@ -186,14 +207,13 @@ def cycle(queues: tuple[str, ...], all_queues: bool, dry_run: bool, fmt: str, co
     Example (crontab, every 6 minutes):
       */6 * * * *  apfctl cycle --all --config /etc/apfctl/apfctl.conf >>/var/log/apfctl/cycle.jsonl
     """
+    from apfctl.record import any_failed
     from apfctl.stages.cycle import run_cycle
-    from apfctl.stages.decide import failed as decision_failed
-    from apfctl.stages.submit import failed as submission_failed
 
     loaded = load_config(config_path, state_dir, debug, verbose)
     selected = _queue_selection(loaded, queues, all_queues)
     report = validate(loaded, selected, strict=not all_queues)
     result = run_cycle(loaded, [q for q in selected if q not in report.bad_queues], dry_run=dry_run)
     emit(result.records, fmt)
-    failed_queue = any(_status_failed(r) or decision_failed(r) or submission_failed(r) for r in result.records)
+    failed_queue = any_failed(result.records)
     return 1 if report.bad_queues or loaded.failed_sources or failed_queue or result.ledger_error else 0

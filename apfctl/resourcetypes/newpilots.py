@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from apfctl.resourcetypes.limits import Evaluated, Limits
+from apfctl.resourcetypes.limits import Evaluated, Limits, Running
+from apfctl.resourcetypes.queueconf import QueueResources
 from apfctl.resourcetypes.sizing import PilotSize
+
+BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,40 @@ class QueueState:
     queued_memory: int
 
 
+def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
+    """Pilots of a record's batch section that carry no type: the totals minus the typed counts."""
+    loose = {key: int(batch.get(key) or 0) for key in BATCH_TYPE_COUNTS}
+    for counts in (batch.get("types") or {}).values():
+        for key in BATCH_TYPE_COUNTS:
+            loose[key] -= counts.get(key, 0)
+    return {key: max(value, 0) for key, value in loose.items()}
+
+
+def from_batch(batch: Mapping[str, Any], resources: QueueResources,
+               loose: Mapping[str, int] | None = None) -> tuple[QueueState, Running]:
+    """The whole queue's queued and running pilots, cores and memory, from a record's batch section.
+
+    Typed pilots count with their type's size, untyped ones with the queue's own size.
+    """
+    loose = untyped(batch) if loose is None else loose
+    types = batch.get("types") or {}
+    own = resources.size
+    own_memory = own.maxrss or 0
+    queued_cores, queued_memory = loose["pending"] * own.corecount, loose["pending"] * own_memory
+    running_cores, running_memory = loose["running"] * own.corecount, loose["running"] * own_memory
+    for rt, size in resources.pilots.items():
+        counts = types.get(rt)
+        if counts:
+            pending, running = counts.get("pending", 0), counts.get("running", 0)
+            queued_cores += pending * size.cores
+            queued_memory += pending * (size.memory or 0)
+            running_cores += running * size.cores
+            running_memory += running * (size.memory or 0)
+    state = QueueState(queued=int(batch.get("pending") or 0), running=int(batch.get("running") or 0),
+                       queued_cores=queued_cores, queued_memory=queued_memory)
+    return state, Running(state.running, running_cores, running_memory)
+
+
 def queued_target(limits: Limits, activated: int, limit: int | None) -> int:
     """Pull mode: ``min(limit, max(floor(activated x factor), 1))``, or 0 with noPilotsWhenNoActiveJobs."""
     scaled = activated * limits.activateWorkerFactor
@@ -59,16 +97,16 @@ def queued_target(limits: Limits, activated: int, limit: int | None) -> int:
 def type_new_pilots(limits: Limits, ev: Evaluated, state: TypeState, queue: QueueState) -> tuple[int, str]:
     """New pilots of one type, and why (Harvester's words for the step that set the number)."""
     if ev.queued_per_type is not None and state.queued >= ev.queued_per_type:
-        return 0, f"queued {state.queued} >= nQueueLimitWorker {ev.queued_per_type}"
+        return 0, f"queued {state.queued} at the limit nQueueLimitWorker {ev.queued_per_type}"
     if ev.max_workers is not None and state.queued + state.running >= ev.max_workers:
-        return 0, f"queued+running {state.queued + state.running} >= maxWorkers {ev.max_workers}"
+        return 0, f"queued and running {state.queued + state.running} at the limit maxWorkers {ev.max_workers}"
     if ev.cores is not None and queue.queued_cores >= ev.cores:
-        return 0, f"queued cores {queue.queued_cores} >= nQueueLimitWorkerCores {ev.cores}"
+        return 0, f"queued cores {queue.queued_cores} at the limit nQueueLimitWorkerCores {ev.cores}"
     if ev.memory is not None and queue.queued_memory >= ev.memory:
-        return 0, f"queued memory {queue.queued_memory} >= nQueueLimitWorkerMemory {ev.memory}"
+        return 0, f"queued memory {queue.queued_memory} at the limit nQueueLimitWorkerMemory {ev.memory}"
     target = queued_target(limits, state.activated, ev.queued_per_type)
     n = max(target - state.queued, 0)
-    why = f"target {target} - queued {state.queued}"
+    why = f"target {target} less queued {state.queued}"
     caps = []
     if ev.max_workers is not None:
         caps.append((max(ev.max_workers - state.queued - state.running, 0), "maxWorkers"))

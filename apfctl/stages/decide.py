@@ -2,13 +2,14 @@
 
 Never blind: a record whose ``wms`` or ``batch`` section is missing or not ok gets 0
 pilots, with the reason as the first step of the trace. A rule that raises gives 0 pilots
-too (its error in the trace) rather than a guess.
+too (its error in the trace) rather than a guess, and so does a chain whose result is
+outside the record's range for pilots (``record.kinds.PILOTS``). A queue that serves
+resource types is decided per type (:mod:`apfctl.stages.pertype`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,9 @@ from apfctl import plugins
 from apfctl.config.loader import Loaded
 from apfctl.errors import ConfigError
 from apfctl.interfaces import SchedRule
-from apfctl.record import Record
+from apfctl.record import Record, Step, build, status_failure
+from apfctl.record.kinds import PILOTS
+from apfctl.record.message import NUMBER, TEXT, message
 from apfctl.resourcetypes.check import queue_settings
 from apfctl.resourcetypes.limits import Limits
 from apfctl.resourcetypes.queueconf import QueueResources
@@ -24,39 +27,19 @@ from apfctl.stages.pertype import decide_types, zero_types
 
 log = logging.getLogger("apfctl.decide")
 
-_UNSAFE = re.compile(r"[,;=:\n]+")
-
-
-def _clean(text: str) -> str:
-    """A value that cannot break APF's ``Name:key=value,...;...`` message format."""
-    return _UNSAFE.sub(" ", text).strip()[:200]
-
-
-def blocked_reason(record: Mapping[str, Any]) -> str | None:
-    """Why the record's status cannot be trusted, or None."""
-    for name in ("wms", "batch"):
-        section = record.get(name)
-        if not section:
-            return f"{name} status missing"
-        if section.get("ok") is not True:
-            return f"{name} status failed ({_clean(str(section.get('error') or 'no reason given'))})"
-    return None
+_OUT_OF_RANGE = message("Decide", comment=f"pilots outside {PILOTS.describe()}", in_=NUMBER, ret=0)
 
 
 class Decider:
-    """Decides records under one configuration; rules are built once per queue.
-
-    A queue that serves resource types is decided per type (:mod:`apfctl.stages.pertype`).
-    """
+    """Decides records under one configuration; rules are built once per queue."""
 
     def __init__(self, loaded: Loaded) -> None:
         self.loaded = loaded
         self._chains: dict[str, list[tuple[str, SchedRule]]] = {}
         self._resources: dict[str, tuple[QueueResources, Limits] | None] = {}
-        self.failures = 0   # records whose chain broke (a rule raised)
 
     def resources(self, queue_name: str) -> tuple[QueueResources, Limits] | None:
-        """The queue's types, size and limits; None for a queue without resource types."""
+        """The queue's resource types, size and limits; None for a queue without types."""
         if queue_name not in self._resources:
             found = queue_settings(self.loaded.queue(queue_name), self.loaded.factory)
             self._resources[queue_name] = found if found[0].typed else None
@@ -77,50 +60,38 @@ class Decider:
             chain = self.chain(record["queue"])
             typed = self.resources(record["queue"])
         except ConfigError as exc:  # a rule that cannot be built for this queue: 0, said why
-            self.failures += 1
-            return _zero(record, f"configuration error ({_clean(str(exc))})", error=True)
-        reason = blocked_reason(record)
+            record["decision"] = build.refused(f"configuration error ({exc})", error=True)
+            return record
+        reason = status_failure(record)
         if typed is not None:
             if reason is not None:
                 return zero_types(record, typed[0], reason)
-            return decide_types(record, typed[0], typed[1], lambda view: self._run(chain, view))
+            return decide_types(record, typed[0], typed[1], lambda view: self.run(chain, view))
         if reason is not None:
-            return _zero(record, reason)
-        n, trace = self._run(chain, record)
-        record["decision"] = {"pilots": n, "msg": ";".join([step["msg"] for step in trace if step["msg"]]),
-                              "trace": trace}
+            record["decision"] = build.refused(reason)
+            return record
+        n, trace = self.run(chain, record)
+        record["decision"] = build.decision(n, trace)
         return record
 
-    def _run(self, chain: list[tuple[str, SchedRule]], record: Mapping[str, Any]) -> tuple[int, list[dict[str, Any]]]:
-        """The chain from n = 0: the number and the trace. A rule that raises gives 0."""
+    def run(self, chain: list[tuple[str, SchedRule]], record: Mapping[str, Any]) -> tuple[int, list[Step]]:
+        """The chain from n = 0: the number and the trace. A rule that raises, or a result out of range, gives 0."""
         n = 0
-        trace: list[dict[str, Any]] = []
+        trace: list[Step] = []
         append = trace.append
+        step = build.step
         name = ""
         try:
             for name, rule in chain:
                 out, msg = rule(n, record)
-                append({"rule": name, "in": n, "out": out, "msg": msg})
+                append(step(name, n, out, msg))
                 n = out
         except Exception as exc:  # a broken rule must not turn into pilots
             log.debug("rule %s failed", name, exc_info=True)
-            msg = f"{name}:comment=rule failed ({_clean(str(exc) or type(exc).__name__)}),in={n},ret=0"
-            append({"rule": name, "in": n, "out": 0, "msg": msg, "error": True})
-            self.failures += 1
+            msg = message(name, comment=TEXT, in_=NUMBER, ret=0)(f"rule failed ({str(exc) or type(exc).__name__})", n)
+            append(step(name, n, 0, msg, error=True))
+            n = 0
+        if not PILOTS.low <= n <= PILOTS.high:
+            append(step("Decide", n, 0, _OUT_OF_RANGE(n), error=True))
             n = 0
         return n, trace
-
-
-def _zero(record: Record, reason: str, *, error: bool = False) -> Record:
-    """No pilots, with the reason as the chain's only step."""
-    msg = f"Status:comment={reason},ret=0"
-    step: dict[str, Any] = {"rule": "Status", "in": 0, "out": 0, "msg": msg}
-    if error:
-        step["error"] = True
-    record["decision"] = {"pilots": 0, "msg": msg, "trace": [step]}
-    return record
-
-
-def failed(record: Mapping[str, Any]) -> bool:
-    """Whether a decided record's chain broke (exit code 1); a per-type step is in ``trace`` too."""
-    return any(step.get("error") for step in record.get("decision", {}).get("trace", ()))

@@ -10,7 +10,8 @@ marked with its ``type`` (a type's trace is its steps, in order).
 Pilots without a type (APF's, or from before a queue served types) are counted in every
 type's view: they may be of any type, so none is submitted on the assumption that they
 are not there. A typed queue whose WMS status has no per-type counts gets 0 pilots (with
-``wmsstatusplugin = None`` every type sees no waiting work, as the queue does).
+``wmsstatusplugin = None`` every type sees no waiting work, as the queue does). A rule that
+needs the whole queue (Harvester's) finds its batch section as ``queue_batch`` in the view.
 """
 
 from __future__ import annotations
@@ -18,44 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from apfctl.record import Record
-from apfctl.resourcetypes.limits import Limits, Running, evaluate
-from apfctl.resourcetypes.newpilots import QueueState, queue_new_pilots
+from apfctl.record import Record, build
+from apfctl.record.message import NUMBER, TEXT, message
+from apfctl.resourcetypes.limits import Limits, evaluate
+from apfctl.resourcetypes.newpilots import BATCH_TYPE_COUNTS, from_batch, queue_new_pilots, untyped
 from apfctl.resourcetypes.queueconf import QueueResources
 
-BATCH_TYPE_COUNTS = ("pending", "held", "running", "exiting")
 NO_WORK = {"ready": 0, "notready": 0, "running": 0, "done": 0, "failed": 0}   # wmsstatusplugin = None
 NO_PILOTS: dict[str, int] = {}
+_LIMITS = message("Limits", comment=TEXT, in_=NUMBER, ret=NUMBER)
 Chain = Callable[[Mapping[str, Any]], tuple[int, list[dict[str, Any]]]]
-
-
-def untyped(batch: Mapping[str, Any]) -> dict[str, int]:
-    """Pilots of the queue that carry no type: the totals minus the typed counts."""
-    loose = {key: int(batch.get(key) or 0) for key in BATCH_TYPE_COUNTS}
-    for counts in (batch.get("types") or {}).values():
-        for key in BATCH_TYPE_COUNTS:
-            loose[key] -= counts.get(key, 0)
-    return {key: max(value, 0) for key, value in loose.items()}
-
-
-def _queue_state(record: Mapping[str, Any], resources: QueueResources,
-                 loose: Mapping[str, int]) -> tuple[QueueState, Running]:
-    batch = record["batch"]
-    types = batch.get("types") or {}
-    own = resources.size
-    queued_cores = loose["pending"] * own.corecount
-    queued_memory = loose["pending"] * (own.maxrss or 0)
-    running_cores = loose["running"] * own.corecount
-    running_memory = loose["running"] * (own.maxrss or 0)
-    for rt, size in resources.pilots.items():
-        counts = types.get(rt) or {}
-        queued_cores += counts.get("pending", 0) * size.cores
-        queued_memory += counts.get("pending", 0) * (size.memory or 0)
-        running_cores += counts.get("running", 0) * size.cores
-        running_memory += counts.get("running", 0) * (size.memory or 0)
-    state = QueueState(queued=int(batch.get("pending") or 0), running=int(batch.get("running") or 0),
-                       queued_cores=queued_cores, queued_memory=queued_memory)
-    return state, Running(state.running, running_cores, running_memory)
 
 
 def decide_types(record: Record, resources: QueueResources, limits: Limits, chain: Chain) -> Record:
@@ -73,7 +46,7 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
     # One view, its counts replaced type by type: rules are pure functions of what they are given.
     wms_view, batch_view = dict(wms), dict(batch)
     view = dict(record)
-    view["wms"], view["batch"] = wms_view, batch_view
+    view["wms"], view["batch"], view["queue_batch"] = wms_view, batch_view, batch
     for rt in resources.types:
         wms_view.update(wms_types[rt])
         typed = batch_types.get(rt) or NO_PILOTS
@@ -81,15 +54,14 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
             batch_view[key] = typed.get(key, 0) + loose[key]
         view["resource_type"] = rt
         wanted[rt], traces[rt] = chain(view)
-    queue, running = _queue_state(record, resources, loose)
+    queue, running = from_batch(batch, resources, loose)
     evaluated = evaluate(limits, running, len(resources.types))
     positive = {rt: max(n, 0) for rt, n in wanted.items()}
     trimmed = queue_new_pilots(limits, evaluated, positive, resources.pilots, queue)
     for rt, n in wanted.items():
         if n > 0 and trimmed[rt] != n:
-            traces[rt].append({"rule": "Limits", "in": n, "out": trimmed[rt],
-                               "msg": f"Limits:comment=queue-wide limits of {len(resources.types)} types,"
-                                      f"in={n},ret={trimmed[rt]}"})
+            why = f"queue-wide limits of {len(resources.types)} types"
+            traces[rt].append(build.step("Limits", n, trimmed[rt], _LIMITS(why, n, trimmed[rt])))
             wanted[rt] = trimmed[rt]
     record["decision"] = _decision(resources, wanted, traces)
     return record
@@ -114,10 +86,7 @@ def _decision(resources: QueueResources, pilots: Mapping[str, int],
 
 def zero_types(record: Record, resources: QueueResources, reason: str, *, error: bool = False) -> Record:
     """No pilots of any type, with the reason as each type's only step."""
-    msg = f"Status:comment={reason},ret=0"
-    step: dict[str, Any] = {"rule": "Status", "in": 0, "out": 0, "msg": msg}
-    if error:
-        step["error"] = True
+    refused = build.refused(reason, error=error)["trace"][0]
     record["decision"] = _decision(resources, dict.fromkeys(resources.types, 0),
-                                   {rt: [dict(step)] for rt in resources.types})
+                                   {rt: [dict(refused)] for rt in resources.types})
     return record

@@ -18,7 +18,8 @@ from apfctl.config.generic import FACTORY_KEYS
 from apfctl.config.loader import Loaded
 from apfctl.config.model import QueueConfig
 from apfctl.interfaces import BatchCounts, FactoryContext
-from apfctl.record import WMS_COUNTS, Record, isotime, new_cycle_id, new_record
+from apfctl.record import BatchFailed, BatchRead, Record, WmsFailed, WmsRead, build, isotime, new_cycle_id
+from apfctl.record.states import batch_counts
 
 if TYPE_CHECKING:
     from apfctl.ledger import Ledger
@@ -57,43 +58,24 @@ def history_window(queue: QueueConfig) -> tuple[float, float] | None:
     return max(windows) if windows else None
 
 
-def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str) -> dict[str, Any]:
-    section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp, "queue": queue.wmsqueue}
+def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str) -> WmsRead | WmsFailed:
     if isinstance(value, BaseException):
-        section["error"] = describe_error(value)
-        return section
-    section["ok"] = True
-    for key in WMS_COUNTS:
-        section[key] = int(value.get(key) or 0)
-    section["status"] = value.get("status")
-    types = value.get("types")
-    if types:
-        section["types"] = {rt: {key: int(counts.get(key) or 0) for key in WMS_COUNTS} for rt, counts in types.items()}
-    section["error"] = None
-    return section
+        return build.wms_failed(plugin, describe_error(value), queue=queue.wmsqueue, time=stamp)
+    return build.wms_read(plugin, value, queue=queue.wmsqueue, status=value.get("status"), time=stamp,
+                          types=value.get("types"))
 
 
 def _batch_section(plugin: str, window: tuple[float, float] | None, value: BatchCounts | BaseException,
-                   stamp: str, now: float) -> dict[str, Any]:
-    section: dict[str, Any] = {"plugin": plugin, "ok": False, "time": stamp}
+                   stamp: str, now: float) -> BatchRead | BatchFailed:
     if isinstance(value, BaseException):
-        section["error"] = describe_error(value)
-        return section
-    recent_done = recent_fault = 0
-    for pilot in value.finished:
-        if pilot.end >= now - DONE_WINDOW:
-            recent_done += pilot.outcome == "done"
-            recent_fault += pilot.outcome == "fault"
-    section.update(ok=True, pending=value.pending, held=value.held, running=value.running,
-                   exiting=value.exiting, done_1h=recent_done, fault_1h=recent_fault, error=None)
+        return build.batch_failed(plugin, describe_error(value), time=stamp)
+    section = build.batch_read(plugin, batch_counts(value, now - DONE_WINDOW), time=stamp, types=value.types)
     if window is not None:
         interval, maxtime = window
         ran = [p for p in value.finished if p.end >= now - interval and p.outcome != "removed"]
         section["recent"] = {"interval": interval, "maxtime": maxtime, "total": len(ran),
                              "short": sum(1 for p in ran if p.walltime < maxtime)}
-    if value.types:
-        section["types"] = {rt: dict(counts) for rt, counts in value.types.items()}
-    section.update(value.extra)
+    section.update(value.extra)  # type: ignore[typeddict-item]
     return section
 
 
@@ -130,13 +112,6 @@ def _query_batch(loaded: Loaded, group: Group, endpoint: Hashable) -> dict[str, 
     return sections
 
 
-def _no_wms(queue: QueueConfig) -> dict[str, Any]:
-    """A queue with ``wmsstatusplugin = None`` (APF allowed it): no work is reported."""
-    section: dict[str, Any] = {"plugin": None, "ok": True, "time": isotime(), "queue": None}
-    section.update(dict.fromkeys(WMS_COUNTS, 0), status=None, error=None)
-    return section
-
-
 def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None,
             ledger: Ledger | None = None) -> list[Record]:
     """One record per queue, with its ``wms`` and ``batch`` sections.
@@ -145,7 +120,7 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
     """
     cycle = cycle or new_cycle_id()
     queues = [loaded.queue(name) for name in queue_names]
-    records = {q.name: new_record(q.name, cycle) for q in queues}
+    records = {q.name: build.new_record(q.name, cycle) for q in queues}
     tasks: list[tuple[str, Callable[[], dict[str, dict[str, Any]]]]] = []
     for (_, endpoint), group in group_by_endpoint(queues, "wmsstatus", "wmsstatusplugin", loaded.context).items():
         tasks.append(("wms", lambda g=group, e=endpoint: _query_wms(loaded, g, e)))
@@ -160,7 +135,7 @@ def collect(loaded: Loaded, queue_names: Sequence[str], cycle: str | None = None
                 records[queue_name][section] = value
     for queue in queues:
         if queue.getstr("wmsstatusplugin") is None:
-            records[queue.name]["wms"] = _no_wms(queue)
+            records[queue.name]["wms"] = build.no_wms(isotime())
     _add_credentials(loaded, queues, records)
     _add_submitted_totals(loaded, records.values(), ledger)
     return [records[q.name] for q in queues]

@@ -10,6 +10,7 @@ on backends that can (``BatchSubmitPlugin.for_type``); on others as untyped pilo
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from apfctl import plugins
@@ -18,18 +19,11 @@ from apfctl.errors import BackendError, LedgerError
 from apfctl.interfaces import BatchSubmitPlugin, PilotRequest, SubmitResult
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
-from apfctl.record import Record
+from apfctl.record import Record, Submission, submission
 from apfctl.stages.status import describe_error
 from apfctl.workers import WorkerBlock, WorkerLedger, instance_id
 
 log = logging.getLogger("apfctl.submit")
-
-
-def _section(plugin: str | None, requested: int, dry_run: bool, **fields: Any) -> dict[str, Any]:
-    section: dict[str, Any] = {"plugin": plugin, "requested": requested, "submitted": 0, "retired": 0,
-                               "ids": [], "dry_run": dry_run, "error": None}
-    section.update(fields)
-    return section
 
 
 class Submitter:
@@ -57,53 +51,56 @@ class Submitter:
         with queue_lock(self.loaded.context.state_dir, record["queue"]) as acquired:
             if not acquired:
                 log.warning("queue %s: another apfctl is working on it; skipped", record["queue"])
-                record["submission"] = _section(None, record["decision"]["pilots"], self.dry_run,
+                record["submission"] = submission(None, record["decision"]["pilots"], self.dry_run,
                                                 skipped="queue locked by another apfctl process")
             else:
                 record["submission"] = self._submit_locked(record)
         return record
 
-    def _submit_locked(self, record: Record) -> dict[str, Any]:
+    def _submit_locked(self, record: Record) -> Submission:
         """One record's submission; whatever goes wrong stays in this record's section."""
         n = record["decision"]["pilots"]
         try:
             plugin = self.plugin(record["queue"])
         except Exception as exc:  # a queue whose backend cannot be built fails alone
             log.debug("submit plugin for %s failed to start", record["queue"], exc_info=True)
-            return _section(None, n, self.dry_run, error=describe_error(exc))
+            return submission(None, n, self.dry_run, error=describe_error(exc))
         types = record["decision"].get("types")
         if types and type(plugin).for_type is not BatchSubmitPlugin.for_type:
             return self._per_type(plugin, types, record["cycle"])
-        note = {"note": f"{plugin.name} does not submit per resource type: untyped pilots of the queue's size"} \
-            if types else {}
-        return self._one(plugin, n, record["cycle"], record["cycle"], **note)
+        note = f"{plugin.name} does not submit per resource type: untyped pilots of the queue's size"
+        section = self._one(plugin, n, record["cycle"], record["cycle"])
+        if types:
+            section["note"] = note
+        return section
 
-    def _one(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str, **fields: Any) -> dict[str, Any]:
+    def _one(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> Submission:
         """One submission (or retirement) of ``n`` pilots; ``claim``: its key in the ledger."""
         if n == 0:
-            return _section(plugin.name, 0, self.dry_run, **fields)
+            return submission(plugin.name, 0, self.dry_run)
         if self.dry_run:
-            return {**self._dry_run(plugin, n, cycle), **fields}
+            return self._dry_run(plugin, n, cycle)
         try:
-            return {**self._once(plugin, n, cycle, claim), **fields}
+            return self._once(plugin, n, cycle, claim)
         except LedgerError as exc:
-            return _section(plugin.name, n, False, error=str(exc), **fields)
+            return submission(plugin.name, n, False, error=str(exc))
 
-    def _per_type(self, plugin: BatchSubmitPlugin, types: dict[str, Any], cycle: str) -> dict[str, Any]:
+    def _per_type(self, plugin: BatchSubmitPlugin, types: Mapping[str, Any], cycle: str) -> Submission:
         """One submission per (queue, type, cycle), each claimed in the ledger as ``<cycle>:<type>``."""
-        sections: dict[str, dict[str, Any]] = {}
+        sections: dict[str, Submission] = {}
         for rt, decided in types.items():
             typed = plugin.for_type(PilotRequest(rt, decided["cores"], decided["memory"]))
             assert typed is not None
             sections[rt] = self._one(typed, decided["pilots"], cycle, f"{cycle}:{rt}")
         errors = [f"{rt}: {s['error']}" for rt, s in sections.items() if s.get("error")]
-        return _section(plugin.name, sum(s["requested"] for s in sections.values()), self.dry_run,
-                        submitted=sum(s["submitted"] for s in sections.values()),
-                        retired=sum(s["retired"] for s in sections.values()),
-                        ids=[i for s in sections.values() for i in s["ids"]],
-                        error="; ".join(errors) or None, types=sections)
+        section = submission(plugin.name, sum(s["requested"] for s in sections.values()), self.dry_run,
+                             submitted=sum(s["submitted"] for s in sections.values()),
+                             retired=sum(s["retired"] for s in sections.values()),
+                             ids=[i for s in sections.values() for i in s["ids"]], error="; ".join(errors) or None)
+        section["types"] = sections   # type: ignore[typeddict-unknown-key]
+        return section
 
-    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> dict[str, Any]:
+    def _once(self, plugin: BatchSubmitPlugin, n: int, cycle: str, claim: str) -> Submission:
         """Submit (n > 0) or retire (n < 0) exactly once per queue and cycle.
 
         The ledger's claim on (queue, cycle) comes first; for a submission the backend's own
@@ -115,17 +112,17 @@ class Submitter:
         earlier = self.ledger.claim_submission(queue, claim)
         if earlier is not None and earlier["state"] != "failed":
             log.info("queue %s: cycle %s was already %s; nothing new", queue, cycle, earlier["state"])
-            return _section(plugin.name, n, False, ids=earlier["ids"],
+            return submission(plugin.name, n, False, ids=earlier["ids"],
                             skipped=f"cycle {cycle} already {earlier['state']} for this queue")
         try:
             if n < 0:
                 result = plugin.retire(-n)
                 self.ledger.finish_submission(queue, claim, result.ids, state="retired")
-                return _section(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
+                return submission(plugin.name, n, False, retired=len(result.ids), ids=result.ids)
             existing = plugin.find_submitted(cycle)
             if existing:
                 self.ledger.finish_submission(queue, claim, existing)
-                return _section(plugin.name, n, False, ids=existing,
+                return submission(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
             plugin.workers = self._workers().allocate(instance_id(self.loaded.context.config), n)
             result = plugin.submit(n, cycle)
@@ -135,10 +132,10 @@ class Submitter:
             if not isinstance(exc, BackendError):
                 log.debug("submit plugin %s failed", plugin.name, exc_info=True)
             self.ledger.finish_submission(queue, claim, [], state="failed")
-            return _section(plugin.name, n, False, error=describe_error(exc))
+            return submission(plugin.name, n, False, error=describe_error(exc))
         self.ledger.finish_submission(queue, claim, result.ids)
         self._record_workers(plugin, cycle, result)
-        return _section(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
+        return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids)
 
     def _workers(self) -> WorkerLedger:
         assert self.ledger is not None
@@ -154,17 +151,12 @@ class Submitter:
         workers = result.workers or dict(zip(result.ids, block.ids(), strict=False))
         self._workers().record(plugin.queue.name, cycle, plugin.pilot, workers)
 
-    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> dict[str, Any]:
+    def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         try:
             if n > 0:   # the ids the pilots would get, none reserved
                 first = self._workers().peek() if self.ledger is not None else 1
                 plugin.workers = WorkerBlock(instance_id(self.loaded.context.config), first, n)
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
-            return _section(plugin.name, n, True, error=describe_error(exc))
-        return _section(plugin.name, n, True, ids=result.ids, description=result.description)
-
-
-def failed(record: Record) -> bool:
-    submission = record.get("submission") or {}
-    return bool(submission.get("error"))
+            return submission(plugin.name, n, True, error=describe_error(exc))
+        return submission(plugin.name, n, True, ids=result.ids, description=result.description)

@@ -16,6 +16,7 @@ from apfctl.interfaces import BatchCounts, Finished, Outcome
 QUEUE_KEY = "MATCH_APF_QUEUE"
 FACTORY_ATTR = "ApfctlFactory"
 CYCLE_ATTR = "ApfctlCycle"
+TYPE_ATTR = "ApfctlResourceType"   # the resource type of a typed pilot (docs/resource-types.md)
 # Removals by the factory itself carry this reason prefix; they count as neither done nor fault.
 REMOVE_REASON_PREFIX = "apfctl"
 
@@ -24,7 +25,8 @@ UNEXPANDED = 0
 
 # Every job has ClusterId, ProcId and the times; asking for them in the queue query would
 # cost memory on every one of 200,000 ads, so only the history query asks for what ended.
-QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason")
+QUEUE_ATTRS = (QUEUE_KEY, "JobStatus", "HoldReasonCode", "HoldReasonSubCode", "HoldReason", TYPE_ATTR)
+_STATE_FIELD = {PENDING: "pending", UNEXPANDED: "pending", RUNNING: "running", HELD: "held", EXITING: "exiting"}
 HISTORY_ATTRS = (QUEUE_KEY, "JobStatus", "EnteredCurrentStatus", "CompletionDate", "RemoteWallClockTime",
                  "ExitCode", "RemoveReason")
 
@@ -78,6 +80,10 @@ def aggregate(queue_ads: Iterable[Any], history_ads: Iterable[Any],
                 seen[0] += 1
         elif status == EXITING:
             batch.exiting += 1
+        rt = ad.get(TYPE_ATTR)
+        if isinstance(rt, str) and rt and status in _STATE_FIELD:
+            per_type = batch.types.setdefault(rt, {"pending": 0, "held": 0, "running": 0, "exiting": 0})
+            per_type[_STATE_FIELD[status]] += 1
     for ad in history_ads:
         batch = counts.get(ad.get(QUEUE_KEY))  # type: ignore[arg-type]
         if batch is not None and ad.get("JobStatus") in (REMOVED, COMPLETED):

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 from apfctl.config.keys import Key
 from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
-from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, Plugin, SubmitResult
+from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, PilotRequest, Plugin, SubmitResult
 from apfctl.record import cycle_time
+from apfctl.resourcetypes import pilot as typed_pilot
 from apfctl.workers import ID_VARIABLE, WORKER_VARIABLE
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials
@@ -30,7 +31,15 @@ from apfctl_condor.clean import clean_queue, release_rules
 from apfctl_condor.description import Description, UnsafeValue, add_attributes, add_extra
 from apfctl_condor.schedd import Endpoint, act_reason, call, get_schedd, history_stop
 from apfctl_condor.settings import endpoint_keys, endpoint_problems, is_hostname, quote, read_endpoint
-from apfctl_condor.states import CYCLE_ATTR, FACTORY_ATTR, QUEUE_KEY, REMOVE_REASON_PREFIX, job_id, total_success
+from apfctl_condor.states import (
+    CYCLE_ATTR,
+    FACTORY_ATTR,
+    QUEUE_KEY,
+    REMOVE_REASON_PREFIX,
+    TYPE_ATTR,
+    job_id,
+    total_success,
+)
 
 log = logging.getLogger("apfctl.condor")
 
@@ -191,11 +200,24 @@ class CondorBase(BatchSubmitPlugin):
                                lambda message, value: self.fail(attributes_key, message, value))
             for command, (key, value) in sorted(self.family("condor_attributes").items()):
                 add_extra(description, command, value.strip(), key)
+            if self.pilot is not None:   # last: the type's size wins over static attributes
+                self.pilot_lines(description, self.pilot)
         except UnsafeValue as exc:
             raise self.fail(exc.source, exc.reason, exc.value) from None
         except credentials.CredentialError as exc:
             raise self.fail(exc.key, str(exc), exc.value) from None
         return description.render(n)
+
+    def for_type(self, pilot: PilotRequest) -> CondorBase:
+        """Pilots of one resource type: its size requested, the type in ``ApfctlResourceType``."""
+        return typed_pilot.typed_copy(self, pilot)
+
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """The size and type of a typed pilot (``request_cpus``/``request_memory`` in MB)."""
+        d.add(f"+{TYPE_ATTR}", quote(pilot.resource_type))
+        d.add("request_cpus", str(pilot.cores))
+        if pilot.memory:
+            d.add("request_memory", str(pilot.memory))
 
     def lines(self, d: Description, cycle: str) -> None:
         """Subclasses add their lines, then call this: APF's CondorBase block."""
@@ -230,6 +252,8 @@ class CondorBase(BatchSubmitPlugin):
         if executable is not None:
             d.add("executable", executable, "executable")
         arguments = self.queue.getstr("executable.arguments")
+        if arguments and "{" in arguments:
+            arguments = " ".join(typed_pilot.substitute([arguments], self.pilot))
         if arguments:
             d.add("arguments", arguments, "executable.arguments")
         d.add("output", "$(Dir)/$(Cluster).$(Process).out")
@@ -255,6 +279,7 @@ class CondorBase(BatchSubmitPlugin):
         words.append(f"FACTORYQUEUE={self.queue.name}")
         if user:
             words.append(f"FACTORYUSER={user}")
+        words += [f"{name}={value}" for name, value in typed_pilot.environment(self.pilot).items()]
         if self.workers is not None:
             words += [f"{ID_VARIABLE}={self.workers.harvester}", f"{WORKER_VARIABLE}=$INT({WORKER_MACRO})"]
         environ = self.value("environ")
@@ -276,9 +301,9 @@ class CondorBase(BatchSubmitPlugin):
 
     # -- the schedd ---------------------------------------------------------------------------
     def mine(self) -> str:
-        """The constraint selecting this queue's pilots of this factory."""
-        return (f"{FACTORY_ATTR} =?= {quote(self.factory.factory_id)} && "
-                f"{QUEUE_KEY} =?= {quote(self.queue.name)}")
+        """The constraint selecting this queue's pilots of this factory (of this plugin's type)."""
+        mine = f"{FACTORY_ATTR} =?= {quote(self.factory.factory_id)} && {QUEUE_KEY} =?= {quote(self.queue.name)}"
+        return mine if self.pilot is None else f"{mine} && {TYPE_ATTR} =?= {quote(self.pilot.resource_type)}"
 
     def schedd(self) -> Any:
         """The schedd, located once per plugin instance (find_submitted, then submit, share it)."""
@@ -445,6 +470,14 @@ class CondorCE(CondorGrid):
         d.add("+TransferOutput", '""')
         d.add("+Nonessential", "True")
 
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """HTCondor-CE: ``request_cpus``/``request_memory``, and the ``+xcount``/``+maxMemory``
+        that CE routes of APF's days read (the CRIC sections set them for the queue's size)."""
+        super().pilot_lines(d, pilot)
+        d.add("+xcount", str(pilot.cores))
+        if pilot.memory:
+            d.add("+maxMemory", str(pilot.memory))
+
 
 ARC_RSL = {"queue": "queue", "runtimeenvironment": "rte", "memory": "memory", "count": "cpus"}
 
@@ -520,6 +553,14 @@ class CondorARC(CondorGrid):
                     raise self.fail(key, "not usable as VAR=value (spaces or quotes)", value)
                 words.append(item)
         return words
+
+    def pilot_lines(self, d: Description, pilot: PilotRequest) -> None:
+        """ARC: ``request_cpus`` is NumberOfSlots, ``request_memory`` IndividualPhysicalMemory, per
+        slot (APF's RSL memory was per core too)."""
+        d.add(f"+{TYPE_ATTR}", quote(pilot.resource_type))
+        d.add("request_cpus", str(pilot.cores))
+        if pilot.memory:
+            d.add("request_memory", str(max(pilot.memory // pilot.cores, 1)))
 
 
 class CondorBatch(CondorGrid):

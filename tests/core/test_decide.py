@@ -61,7 +61,7 @@ def test_chain_runs_in_order_from_zero_with_apf_messages(decider: Decider) -> No
     (lambda r: r.pop("wms"), "wms status missing"),
     (lambda r: r.pop("batch"), "batch status missing"),
     (lambda r: r.update(batch={"plugin": "Local", "ok": False, "error": "schedd down, retry=3"}),
-     "batch status failed (schedd down  retry 3)"),
+     "batch status failed (schedd down retry 3)"),
     (lambda r: r.update(wms={"plugin": "Panda", "ok": False, "error": "HTTP 500"}), "wms status failed (HTTP 500)"),
 ])
 def test_unknown_status_gives_zero_pilots_with_the_reason(decider: Decider, change, reason: str) -> None:

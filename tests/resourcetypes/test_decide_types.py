@@ -91,9 +91,12 @@ def test_queue_wide_limits_trim_the_types_proportionally(decider: Decider):
 
 
 def test_untyped_pilots_count_in_every_types_view(decider: Decider):
+    from apfctl.explain import render_queue
+
     # 5 pending of which 2 are SCORE: 3 untyped may be of any type
-    decision = decider.decide(record("UCORE", wms(SCORE=10, MCORE=4), batch(5, SCORE=2)))["decision"]
-    assert {rt: t["pilots"] for rt, t in decision["types"].items()} == {"SCORE": 5, "MCORE": 1}
+    decided = decider.decide(record("UCORE", wms(SCORE=10, MCORE=4), batch(5, SCORE=2)))
+    assert {rt: t["pilots"] for rt, t in decided["decision"]["types"].items()} == {"SCORE": 5, "MCORE": 1}
+    assert "untyped pilots: pending=3 held=0 running=0 exiting=0" in render_queue(decided)   # shown as such
 
 
 def test_apf_style_single_type_section_is_sized_by_its_own_keys(decider: Decider):
@@ -145,7 +148,7 @@ def test_decided_records_pass_the_validator_and_bad_ones_are_refused(decider: De
         assert caught.value.field == field and caught.value.line == 1
     broken = orjson.loads(line)
     broken["wms"]["types"]["score"] = broken["wms"]["types"].pop("SCORE")
-    with pytest.raises(RecordError, match="not a resource type name"):
+    with pytest.raises(RecordError, match=r"must be a resource type name .* got \"score\" .field wms.types.score"):
         list(read_records(io.BytesIO(orjson.dumps(broken))))
 
 
@@ -154,7 +157,7 @@ def test_explain_shows_a_table_per_type_with_its_size_and_counts(decider: Decide
 
     decided = decider.decide(record("LIMITED", wms(SCORE=10, MCORE=4), batch(2, SCORE=2)))
     text = render_queue(decided)
-    assert "decision: submit 8 in all" in text
+    assert "decision: submit 8 in all\n" in text and "untyped" not in text
     assert "SCORE (1 cores, 2000 MB): submit 5 (limited by Limits); ready=10 pending=2 held=0 running=0" in text
     assert "MCORE (8 cores, 16000 MB): submit 3 (limited by Limits); ready=4" in text
     score_block = text.split("SCORE (")[1].split("MCORE (")[0]
