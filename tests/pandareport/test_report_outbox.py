@@ -30,8 +30,8 @@ def make_factory(tmp_path: Path, url: str, auth_conf: str | None = None, **setti
     (folder / "monitor.conf").write_text("[panda]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
     queues = ""
     for name, site in (("Q1", "SITE_A"), ("Q2", "SITE_A"), ("Q3", "SITE_B")):
-        queues += (f"[{name}]\nenabled = True\nwmsqueue = {site}\nbatchstatusplugin = Local\nbatchsubmitplugin = Local\n"
-                   "wmsstatusplugin = None\nschedplugin = Ready\nmonitorsection = panda\n\n")
+        queues += (f"[{name}]\nenabled = True\nwmsqueue = {site}\nbatchstatusplugin = Local\n"
+                   "batchsubmitplugin = Local\nwmsstatusplugin = None\nschedplugin = Ready\nmonitorsection = panda\n\n")
     (folder / "queues.conf").write_text(queues)
     extra = f"authConf = {auth_conf}\n" if auth_conf else ""
     (folder / "apfctl.conf").write_text(f"[Factory]\nfactoryId = {HARVESTER}\nqueueConf = queues.conf\n"
