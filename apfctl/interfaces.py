@@ -98,6 +98,7 @@ class WMSCounts(TypedDict, total=False):
     failed: int
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
     types: dict[str, dict[str, int]]   # the same counts per resource type the queue serves, if it does
+    factories: int      # factories sharing the queue, when the counts are this factory's share
 
 
 class WMSStatusPlugin(Plugin, ABC):

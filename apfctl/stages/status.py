@@ -62,7 +62,7 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
     if isinstance(value, BaseException):
         return build.wms_failed(plugin, describe_error(value), queue=queue.wmsqueue, time=stamp)
     return build.wms_read(plugin, value, queue=queue.wmsqueue, status=value.get("status"), time=stamp,
-                          types=value.get("types"))
+                          types=value.get("types"), factories=value.get("factories"))
 
 
 def _batch_section(plugin: str, window: tuple[float, float] | None, value: BatchCounts | BaseException,
