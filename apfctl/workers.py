@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS workers (
 CREATE INDEX IF NOT EXISTS workers_queue_batch ON workers (queue, batch_id);
 CREATE INDEX IF NOT EXISTS workers_unreported ON workers (queue) WHERE reported IS NULL OR reported != status;
 """
-FINAL = frozenset({"finished", "failed", "cancelled", "missed"})
+FINAL = ("cancelled", "failed", "finished", "missed")   # PanDA keeps these for 3 h once set
+_OPEN = f"status NOT IN ({','.join('?' * len(FINAL))})"
 
 
 def instance_id(factory: FactoryConfig) -> str:
@@ -126,15 +127,15 @@ class WorkerLedger:
         with self.ledger.transaction():
             self.ledger.executemany(
                 "UPDATE workers SET status = ?, started = COALESCE(?, started), ended = COALESCE(?, ended) "
-                f"WHERE queue = ? AND batch_id = ? AND status NOT IN ({','.join('?' * len(FINAL))})",
-                [(status, start, end, queue, batch_id, *sorted(FINAL))
+                f"WHERE queue = ? AND batch_id = ? AND {_OPEN}",
+                [(status, start, end, queue, batch_id, *FINAL)
                  for batch_id, (status, start, end) in states.items()])
 
-    def open_batch_ids(self, queue: str) -> list[str]:
-        """Batch ids of the queue's workers not in a final state."""
-        rows = self.ledger.execute(f"SELECT batch_id FROM workers WHERE queue = ? AND status NOT IN "
-                                   f"({','.join('?' * len(FINAL))}) ORDER BY worker_id", (queue, *sorted(FINAL)))
-        return [batch_id for (batch_id,) in rows]
+    def open_batch_ids(self, queue: str) -> tuple[list[str], float]:
+        """Batch ids of the queue's workers not in a final state, and the oldest one's submit time."""
+        rows = self.ledger.execute(f"SELECT batch_id, submitted FROM workers WHERE queue = ? AND {_OPEN} "
+                                   "ORDER BY worker_id", (queue, *FINAL)).fetchall()
+        return [batch_id for batch_id, _ in rows], min((submitted for _, submitted in rows), default=time.time())
 
     def unreported(self, queues: Iterable[str]) -> list[dict[str, Any]]:
         """Workers of these queues whose status was not reported yet, oldest first."""
@@ -159,8 +160,8 @@ class WorkerLedger:
     def counts(self, queue: str) -> dict[str, dict[str, int]]:
         """Open workers of a queue per resource type and status (``Undefined``: no type)."""
         rows = self.ledger.execute(
-            "SELECT COALESCE(resource_type, 'Undefined'), status, COUNT(*) FROM workers WHERE queue = ? AND "
-            f"status NOT IN ({','.join('?' * len(FINAL))}) GROUP BY 1, 2", (queue, *sorted(FINAL)))
+            f"SELECT COALESCE(resource_type, 'Undefined'), status, COUNT(*) FROM workers WHERE queue = ? AND {_OPEN} "
+            "GROUP BY 1, 2", (queue, *FINAL))
         result: dict[str, dict[str, int]] = {}
         for rt, status, n in rows:
             result.setdefault(rt, {})[status] = int(n)
@@ -169,4 +170,4 @@ class WorkerLedger:
     def prune(self, before: float) -> int:
         """Drop workers that ended (or were submitted) before ``before``, once reported."""
         return self.ledger.execute("DELETE FROM workers WHERE COALESCE(ended, submitted) < ? AND reported = status "
-                                   f"AND status IN ({','.join('?' * len(FINAL))})", (before, *sorted(FINAL))).rowcount
+                                   f"AND NOT {_OPEN}", (before, *FINAL)).rowcount

@@ -8,6 +8,7 @@ Every record is stored in the ledger and handed to the monitor plugins.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from apfctl.stages.decide import Decider
 from apfctl.stages.publish import publish
 from apfctl.stages.status import collect
 from apfctl.stages.submit import Submitter
+from apfctl.workers import WorkerLedger
 
 log = logging.getLogger("apfctl.cycle")
 
@@ -55,7 +57,9 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
         if ledger is not None:
             try:
                 ledger.store(records)
-                ledger.prune(loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"]))
+                retention = loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"])
+                ledger.prune(retention)
+                WorkerLedger(ledger).prune(time.time() - retention * 86400)
             except LedgerError as exc:  # what was submitted is still printed; the run exits 1
                 log.error("%s; this cycle's records were not stored", exc)
                 result.ledger_error = str(exc)

@@ -40,6 +40,7 @@ class Report:
         self.harvester = instance_id(factory.config)
         self.ledger = Ledger(factory.state_dir, create=False)
         self.workers = WorkerLedger(self.ledger) if not self.ledger.empty else None
+        self.cache: dict[Any, Any] = {}    # readers' batch-system answers, shared by the queues of a publish
 
     def _queue(self, name: str) -> QueueConfig | None:
         return self.factory.queues.get(name)
@@ -49,11 +50,11 @@ class Report:
         reader = reader_for(queue)
         if reader is None:
             return
-        open_ids = self.workers.open_batch_ids(queue.name)
+        open_ids, since = self.workers.open_batch_ids(queue.name)
         if not open_ids:
             return
         try:
-            states = reader(queue, self.factory, open_ids)
+            states = reader(queue, self.factory, open_ids, since, self.cache)
         except Exception as exc:   # a state we cannot read stays as last seen
             log.warning("PanDA report %s: cannot read the pilot states of %s: %s", self.section, queue.name, exc)
             return

@@ -77,4 +77,4 @@ def test_final_states_stay_final(tmp_path):
         workers.update("Q", {"b1": ("finished", 1.0, 2.0)})
         workers.update("Q", {"b1": ("running", 1.0, None)})
         assert workers.unreported(["Q"])[0]["status"] == "finished"
-        assert workers.open_batch_ids("Q") == []
+        assert workers.open_batch_ids("Q")[0] == []
