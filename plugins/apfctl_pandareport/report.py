@@ -84,7 +84,7 @@ class Report:
         for queue in self.factory.queues.values():
             if queue.wmsqueue != site or self.section not in queue.getlist("monitorsection"):
                 continue
-            types += [rt for rt in served_types(queue) if rt not in types]
+            types += [rt for rt in served_types(queue) or (api.UNTYPED,) if rt not in types]
             for rt, by_status in self.workers.counts(queue.name).items():
                 row = counts.setdefault(rt, {})
                 for status, n in by_status.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from apfctl_local import pilotstate
-from harvester_standin import HarvesterStandIn
+from apfctl_pandareport.testkit import HarvesterStandIn
 from pytest_httpserver import HTTPServer
 from support import wait_for
 

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from harvester_standin import HarvesterStandIn
+from apfctl_pandareport.testkit import HarvesterStandIn
 from panda_helpers import make_ca, make_server_cert
 from pytest_httpserver import HTTPServer
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from apfctl_panda.testkit import serve_panda
-from harvester_standin import HarvesterStandIn
+from apfctl_pandareport.testkit import HarvesterStandIn
 from pytest_httpserver import HTTPServer
 
 SITE = "BNL_SHARED"

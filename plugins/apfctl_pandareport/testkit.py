@@ -1,4 +1,4 @@
-"""A stand-in of PanDA's Harvester API (panda-server ``api/v1/harvester_api.py``) on a real HTTP server.
+"""A stand-in of PanDA's Harvester API (panda-server ``api/v1/harvester_api.py``) on a real HTTP server, for tests.
 
 It answers as the real server does: ``POST`` (``GET`` for get_worker_statistics) on
 ``/api/v1/harvester/<method>``, parameters from the JSON body, type checks of the method's
