@@ -193,6 +193,7 @@ class PandaReport(MonitorPlugin):
         if not records:
             return      # a dry run has no side effects, PanDA included
         started = time.monotonic()
+        client = self.client()     # a credential problem stops here, before anything is claimed or marked
         report = Report(self.factory, self.section_name, self.job_type, socket.getfqdn())
         new_calls, reported = report.calls(records, self.batch_size)
         queued, too_old = expire(self.outbox.claim(), self.keep)
@@ -203,7 +204,7 @@ class PandaReport(MonitorPlugin):
         if dropped:
             log.warning("PanDA report %s: the outbox holds at most pandareport.outbox = %d calls; dropped the "
                         "%d oldest", self.section_name, self.most, dropped)
-        sender = _Sender(self.client(), self.base_url, calls, self.timeout, started + self.budget, self.max_bytes)
+        sender = _Sender(client, self.base_url, calls, self.timeout, started + self.budget, self.max_bytes)
         worker = threading.Thread(target=sender.run, name=f"pandareport-{self.section_name}", daemon=True)
         worker.start()
         worker.join(max(0.0, started + self.budget - time.monotonic()))

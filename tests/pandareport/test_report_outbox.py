@@ -259,3 +259,17 @@ def test_an_x509_proxy_from_auth_conf_over_https(tmp_path):
     finally:
         server.clear()
         server.stop()
+
+
+def test_a_missing_auth_profile_is_a_warning_and_the_workers_wait(tmp_path, standin, caplog):
+    auth = tmp_path / "auth.conf"
+    auth.write_text("[other]\nplugin = Token\ntoken.file = /nonexistent\n")
+    loaded = make_factory(tmp_path, standin.url(), auth_conf=str(auth), **{"pandareport.auth": "panda-token"})
+    submit(loaded, "Q1", 1)
+    with caplog.at_level(logging.WARNING, "apfctl.pandareport"):
+        publish(loaded, [record("Q1")])
+    assert "pandareport.auth = 'panda-token' is not a usable auth.conf profile" in caplog.text
+    assert standin.calls == []
+    loaded = make_factory(tmp_path, standin.url())
+    publish(loaded, [record("Q1")])                    # fixed: the worker was not lost
+    assert sent_workers(standin) == [1]
