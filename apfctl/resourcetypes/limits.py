@@ -14,6 +14,7 @@ also cap ``nQueueLimitWorker`` to 0.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -56,6 +57,13 @@ class Limits:
     nQueueLimitWorkerMemoryMin: int | None = None
     noPilotsWhenNoActiveJobs: bool = False
     activateWorkerFactor: float = 1.0
+
+    @functools.cached_property
+    def limited(self) -> bool:
+        """Some limit is set (0 or unset maxWorkers and maxNewWorkersPerCycle are none)."""
+        return any(getattr(self, name) is not None for name in INT_LIMITS
+                   if name not in ("maxWorkers", "maxNewWorkersPerCycle")) or bool(
+            self.maxWorkers or self.maxNewWorkersPerCycle)
 
     @property
     def max_workers(self) -> int | None:

@@ -142,10 +142,17 @@ def trim(wanted: Mapping[str, int], cap: int | None, weights: Mapping[str, int] 
     the order given, while it fits. With unit weights this is Harvester's trim exactly. A
     type of weight 0 (a pilot of unknown memory) does not count against ``cap`` and is kept.
     """
-    weight = dict(weights) if weights is not None else dict.fromkeys(wanted, 1)
-    total = sum(n * weight[name] for name, n in wanted.items())
-    if cap is None or total <= cap:
+    if cap is None:
         return dict(wanted)
+    if weights is None:
+        total = sum(wanted.values())
+    else:
+        total = 0
+        for name, n in wanted.items():
+            total += n * weights[name]
+    if total <= cap:
+        return dict(wanted)
+    weight = dict(weights) if weights is not None else dict.fromkeys(wanted, 1)
     out = dict(wanted)
     counted = [name for name in wanted if weight[name] > 0]
     if cap <= 0:
@@ -174,7 +181,7 @@ def queue_new_pilots(limits: Limits, ev: Evaluated, wanted: Mapping[str, int], s
         return dict.fromkeys(wanted, 0)
     out = trim(wanted, queue_cap(limits, ev, queue))
     if ev.cores is not None:
-        out = trim(out, max(ev.cores - queue.queued_cores, 0), {t: sizes[t].cores for t in out})
+        out = trim(out, ev.cores - queue.queued_cores, {t: sizes[t].cores for t in out})
     if ev.memory is not None:
-        out = trim(out, max(ev.memory - queue.queued_memory, 0), {t: sizes[t].memory or 0 for t in out})
+        out = trim(out, ev.memory - queue.queued_memory, {t: sizes[t].memory or 0 for t in out})
     return out

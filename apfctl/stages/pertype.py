@@ -35,8 +35,8 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
     """Add the per-type ``decision`` to a record whose status is usable; ``chain(view)`` runs the rules."""
     wms = record["wms"]
     wms_types = wms.get("types") if wms.get("plugin") is not None else dict.fromkeys(resources.types, NO_WORK)
-    missing = [rt for rt in resources.types if not isinstance(wms_types, Mapping) or rt not in wms_types]
-    if missing or not isinstance(wms_types, Mapping):
+    missing = [rt for rt in resources.types if rt not in wms_types] if type(wms_types) is dict else resources.types
+    if missing:
         return zero_types(record, resources, f"wms status has no counts for resource type {missing[0]}")
     batch = record["batch"]
     batch_types = batch.get("types") or {}
@@ -54,6 +54,9 @@ def decide_types(record: Record, resources: QueueResources, limits: Limits, chai
             batch_view[key] = typed.get(key, 0) + loose[key]
         view["resource_type"] = rt
         wanted[rt], traces[rt] = chain(view)
+    if not limits.limited:   # no Harvester limit on this queue: nothing to trim
+        record["decision"] = _decision(resources, wanted, traces)
+        return record
     queue, running = from_batch(batch, resources, loose)
     evaluated = evaluate(limits, running, len(resources.types))
     positive = {rt: max(n, 0) for rt, n in wanted.items()}

@@ -306,3 +306,18 @@ def test_queue_new_pilots_keep_every_queue_wide_limit(values, run, types, queued
         assert cores_q + sum(out[t] * sizes[t].cores for t in out) <= ev.cores
     if ev.memory is not None:
         assert mem_q + sum(out[t] * (sizes[t].memory or 0) for t in out) <= ev.memory
+
+
+def test_a_queue_is_limited_only_by_a_limit_that_is_set():
+    assert not limits().limited and not limits(maxWorkers=0, maxNewWorkersPerCycle=0).limited
+    assert limits(maxWorkers=5).limited and limits(nQueueLimitWorker=0).limited
+    assert limits(nQueueLimitWorkerMemoryRatio=10).limited
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["SCORE", "MCORE"]), st.integers(0, 1000), min_size=1), running)
+def test_an_unlimited_queue_is_never_trimmed(wanted, run):
+    got = limits()
+    ev = evaluate(got, run, len(wanted))
+    sizes = dict.fromkeys(wanted, SCORE)
+    assert queue_new_pilots(got, ev, wanted, sizes, QueueState(run.pilots, run.pilots, run.cores, run.memory)) == wanted
