@@ -72,18 +72,20 @@ class Report:
         sites = {q.name: q.wmsqueue for q in queues}
         specs = [api.worker_spec(row, sites[row["queue"]], self.job_type, self.host) for row in rows]
         calls += api.update_workers(self.harvester, specs, batch_size)
+        feeding: dict[str, list[QueueConfig]] = {}
+        for queue in self.factory.queues.values():
+            if queue.wmsqueue in sites.values() and self.section in queue.getlist("monitorsection"):
+                feeding.setdefault(queue.wmsqueue, []).append(queue)
         for site in sorted(set(sites.values())):
-            calls.append(self._statistics(site))
+            calls.append(self._statistics(site, feeding.get(site, [])))
         return calls, {int(row["worker_id"]): str(row["status"]) for row in rows}
 
-    def _statistics(self, site: str) -> Call:
+    def _statistics(self, site: str, feeding: Sequence[QueueConfig]) -> Call:
         """One PanDA queue's open workers over every apfctl queue of this section that feeds it."""
         assert self.workers is not None
         counts: dict[str, dict[str, int]] = {}
         types: list[str] = []
-        for queue in self.factory.queues.values():
-            if queue.wmsqueue != site or self.section not in queue.getlist("monitorsection"):
-                continue
+        for queue in feeding:
             types += [rt for rt in served_types(queue) or (api.UNTYPED,) if rt not in types]
             for rt, by_status in self.workers.counts(queue.name).items():
                 row = counts.setdefault(rt, {})
