@@ -1,5 +1,23 @@
+import contextlib
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent.parent / "panda"))
+
+
+@pytest.fixture(autouse=True)
+def _end_local_pilots(tmp_path: Path) -> Iterator[None]:
+    """End every Local pilot this test left behind (only ours: recorded pid and start time match)."""
+    yield
+    from apfctl_local import pilotstate
+
+    for folder in tmp_path.glob("**/state/local/*"):
+        for _, state in pilotstate.scan(folder):
+            if pilotstate.runner_alive(state):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(state["pid"], signal.SIGKILL)
