@@ -16,7 +16,8 @@ from support import wait_for
 
 PAYLOAD = """#!/bin/sh
 out=$1
-env | grep -E '^(APFCID|HARVESTER_ID|HARVESTER_WORKER_ID)=' | sort > "$out/$APFCID.env"
+env | grep -E '^(APFCID|HARVESTER_ID|HARVESTER_WORKER_ID)=' | sort > "$out/$APFCID.part"
+mv "$out/$APFCID.part" "$out/$APFCID.env"
 while [ ! -e "$out/$APFCID.go" ]; do sleep 0.05; done
 exit "$(cat "$out/$APFCID.go")"
 """
