@@ -4,9 +4,9 @@ PanDA's worker statuses: ``submitted``, ``running``, ``finished``, ``failed``, `
 (removed by the factory), ``missed`` (lost: it ended without a trace). A reader takes a
 queue and the batch ids of its open workers and answers batch id -> (status, start, end)
 for those it knows; an id it does not answer stays as last seen. Readers exist for Local
-(its pilot state files, no query) and Slurm (one ``squeue`` per cluster and publish, plus
-the history for pilots that left it); HTCondor workers are reported at submission and in the
-statistics only (see docs/panda.md).
+(its pilot state files, no query), Slurm (one ``squeue`` per cluster and publish, plus the
+history for pilots that left it) and HTCondor (one queue query per schedd and publish, plus
+the history).
 """
 
 from __future__ import annotations
@@ -83,7 +83,53 @@ def slurm_states(queue: QueueConfig, factory: FactoryContext, batch_ids: Sequenc
     return states
 
 
-READERS: dict[str, Reader] = {"Local": local_states, "Slurm": slurm_states}
+CONDOR_ATTRS = ["ClusterId", "ProcId", "JobStatus", "ExitCode", "RemoveReason", "JobCurrentStartDate",
+                "JobStartDate", "CompletionDate", "EnteredCurrentStatus"]
+
+
+def _condor_state(ad: Any) -> State:
+    from apfctl_condor import states as condor
+
+    status = ad.get("JobStatus")
+    start = ad.get("JobCurrentStartDate") or ad.get("JobStartDate")
+    end = ad.get("CompletionDate") or ad.get("EnteredCurrentStatus")
+    start = float(start) if isinstance(start, (int, float)) and start > 0 else None
+    end = float(end) if isinstance(end, (int, float)) and end > 0 else None
+    if status == condor.REMOVED:
+        return ("cancelled" if condor.outcome(ad) == "removed" else "failed"), start, end
+    if status == condor.COMPLETED:
+        return ("finished" if ad.get("ExitCode") == 0 else "failed"), start, end
+    if status in (condor.RUNNING, condor.EXITING):
+        return "running", start, None
+    return "submitted", None, None           # idle, unexpanded, held
+
+
+def condor_states(queue: QueueConfig, factory: FactoryContext, batch_ids: Sequence[str], since: float,
+                  cache: dict[Any, Any]) -> dict[str, State]:
+    """HTCondor pilots from one queue query per schedd and, for those that left the queue, the history."""
+    from apfctl_condor.batchstatus import PREFIX
+    from apfctl_condor.schedd import call, get_schedd, history_stop
+    from apfctl_condor.settings import SELECTION, SELECTION_KEY, pilot_constraint, read_endpoint
+    from apfctl_condor.states import job_id
+
+    endpoint = read_endpoint(queue, PREFIX)
+    constraint = pilot_constraint(factory.factory_id, factory.config.typed(SELECTION_KEY, SELECTION))
+    if ("queue", endpoint) not in cache:
+        ads = call(endpoint, "query", get_schedd(endpoint).query, constraint=constraint, projection=CONDOR_ATTRS)
+        cache[("queue", endpoint)] = {job_id(ad): ad for ad in ads}
+    ads = cache[("queue", endpoint)]
+    if any(batch_id not in ads for batch_id in batch_ids):
+        key = ("history", endpoint, since)
+        if key not in cache:
+            found = call(endpoint, "history", get_schedd(endpoint).history,
+                         constraint=f"({constraint}) && EnteredCurrentStatus >= {int(since) - 60}",
+                         projection=CONDOR_ATTRS, since=history_stop(since - 60))
+            cache[key] = {job_id(ad): ad for ad in found}
+        ads = {**cache[key], **ads}
+    return {batch_id: _condor_state(ads[batch_id]) for batch_id in batch_ids if batch_id in ads}
+
+
+READERS: dict[str, Reader] = {"Local": local_states, "Slurm": slurm_states, "Condor": condor_states}
 
 
 def reader_for(queue: QueueConfig) -> Reader | None:
