@@ -33,7 +33,7 @@ def test_condor_pilots_state_changes_reach_panda(tmp_path, pool, standin):
     ids = record["submission"]["ids"]
     assert len(ids) == 3
     schedd = pool.schedd()
-    for n, batch_id in enumerate(ids):   # the description gave ProcId n the worker id first + n
+    for batch_id in ids:   # the ids themselves come from $INT, which condor_submit expands (test_worker_ids.py)
         environment = schedd.jobs[tuple(map(int, batch_id.split(".")))]["Environment"]
         assert "HARVESTER_ID=test-factory" in environment and "HARVESTER_WORKER_ID=" in environment
     publish(ld, [record])
