@@ -97,6 +97,8 @@ def test_the_queues_work_is_divided_by_the_factories_panda_reports(tmp_path, pan
     assert (three["ready"], three["factories"]) == (3, 3)
     assert pilots(b) == 3
     assert wms(a)["factories"] == 2       # apfctl-a counts itself once, listed or not
+    explained = apfctl(b, "decide", "--explain", stdin=apfctl(b, "status", "--queue", "SHARED").stdout)
+    assert "wms ready=3 status=online (this factory's share of 3 factories)" in explained.stdout
 
 
 @pytest.mark.parametrize("answer, says", [
