@@ -149,13 +149,25 @@ class Submitter:
         if block is None or not result.ids:
             return
         workers = result.workers or dict(zip(result.ids, block.ids(), strict=False))
-        self._workers().record(plugin.queue.name, cycle, plugin.pilot, workers)
+        try:
+            self._workers().record(plugin.queue.name, cycle, plugin.pilot, workers)
+        except LedgerError as exc:   # the pilots exist: their submission stands, PanDA just won't hear of them
+            log.warning("queue %s: %d pilots submitted, but their worker ids were not stored: %s",
+                        plugin.queue.name, len(workers), exc)
+
+    def _next_worker(self) -> int:
+        """The worker id the next submission would take (a dry run reserves none)."""
+        if self.ledger is None:
+            return 1
+        try:
+            return self._workers().peek()
+        except LedgerError:
+            return 1
 
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         try:
             if n > 0:   # the ids the pilots would get, none reserved
-                first = self._workers().peek() if self.ledger is not None else 1
-                plugin.workers = WorkerBlock(instance_id(self.loaded.context.config), first, n)
+                plugin.workers = WorkerBlock(instance_id(self.loaded.context.config), self._next_worker(), n)
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
             return submission(plugin.name, n, True, error=describe_error(exc))

@@ -27,7 +27,6 @@ API = "/api/v1/harvester"
 UPDATE_WORKERS = f"{API}/update_workers"
 REPORT_STATISTICS = f"{API}/report_worker_statistics"
 HEARTBEAT = f"{API}/heartbeat"
-GET_STATISTICS = f"{API}/get_worker_statistics"
 UNTYPED = "ANY"        # PanDA's catch-all resource type (WorkerSpec.RT_catchall); "Undefined" is dropped
 
 

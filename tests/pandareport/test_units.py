@@ -78,3 +78,19 @@ def test_final_states_stay_final(tmp_path):
         workers.update("Q", {"b1": ("running", 1.0, None)})
         assert workers.unreported(["Q"])[0]["status"] == "finished"
         assert workers.open_batch_ids("Q")[0] == []
+
+
+def test_a_slurm_array_task_computes_its_worker_id(tmp_path):
+    import subprocess
+
+    from apfctl_slurm.script import BatchScript
+    from apfctl_slurm.tags import Tag
+
+    text = BatchScript(Tag("fid", "Q", "c1"), 3, tmp_path, None, "/usr/bin/env", [], {},
+                       workers=WorkerBlock("fid", 41, 3)).text()
+    assert 'export HARVESTER_WORKER_ID="$((41 + SLURM_ARRAY_TASK_ID))"' in text
+    script = tmp_path / "pilot.sh"
+    script.write_text(text)
+    seen = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30,
+                          env={"SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "2", "PATH": "/usr/bin:/bin"})
+    assert "HARVESTER_ID=fid" in seen.stdout.splitlines() and "HARVESTER_WORKER_ID=43" in seen.stdout.splitlines()
