@@ -94,3 +94,25 @@ def test_a_slurm_array_task_computes_its_worker_id(tmp_path):
     seen = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30,
                           env={"SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "2", "PATH": "/usr/bin:/bin"})
     assert "HARVESTER_ID=fid" in seen.stdout.splitlines() and "HARVESTER_WORKER_ID=43" in seen.stdout.splitlines()
+
+
+def test_local_pilot_states_in_pandas_words(tmp_path):
+    from apfctl_local import pilotstate
+    from apfctl_pandareport.states import local_states
+
+    from apfctl.config.model import FactoryConfig, Origin, QueueConfig, RawValue
+    from apfctl.interfaces import FactoryContext
+
+    factory = FactoryContext(config=FactoryConfig("Factory", {"factoryId": RawValue("f", Origin("x", 1))}),
+                             state_dir=tmp_path)
+    queue = QueueConfig("Q", {})
+    folder = pilotstate.queue_dir(tmp_path, "Q")
+    folder.mkdir(parents=True)
+    pilots = {"p0": {}, "p1": {"started": 10.0}, "p2": {"started": 10.0, "ended": 20.0, "exit_code": 0},
+              "p3": {"started": 10.0, "ended": 20.0, "exit_code": 1}, "p4": {"removed": 30.0},
+              "p5": {"started": 10.0, "ended": 25.0, "lost": True}, "other": {}}
+    for pilot_id, fields in pilots.items():
+        pilotstate.write_state(pilotstate.state_path(folder, pilot_id), {"id": pilot_id, **fields})
+    assert local_states(queue, factory, ["p0", "p1", "p2", "p3", "p4", "p5", "gone"], 0.0, {}) == {
+        "p0": ("submitted", None, None), "p1": ("running", 10.0, None), "p2": ("finished", 10.0, 20.0),
+        "p3": ("failed", 10.0, 20.0), "p4": ("cancelled", None, 30.0), "p5": ("missed", 10.0, 25.0)}
