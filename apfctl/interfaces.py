@@ -18,11 +18,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 from apfctl.config.keys import Key
 from apfctl.config.model import FactoryConfig, QueueConfig
 from apfctl.paths import safe_name, url_path
+
+if TYPE_CHECKING:
+    from apfctl.workers import WorkerBlock
 
 
 @dataclass
@@ -96,6 +99,7 @@ class WMSCounts(TypedDict, total=False):
     status: str | None  # online, test, offline, brokeroff, ... (None when the source has none)
     types: dict[str, dict[str, int]]   # the same counts per resource type the queue serves, if it does
     unmatchable: int    # idle work no resource of the queue could ever run (Condor WMS with a machine ad)
+    factories: int      # factories sharing the queue, when the counts are this factory's share
 
 
 class StatusPlugin(Plugin, ABC):
@@ -193,6 +197,8 @@ class SubmitResult:
     ids: list[str] = field(default_factory=list)
     description: str | None = None
     description_file: str | None = None
+    # batch id -> worker id, when not simply ``ids[i]`` -> ``workers.first + i`` (apfctl.workers)
+    workers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,9 @@ class BatchSubmitPlugin(Plugin, ABC):
     """
 
     pilot: PilotRequest | None = None
+    # the worker ids of the next submission; each pilot's environment carries its own
+    # (HARVESTER_ID, HARVESTER_WORKER_ID), set by the submit stage (apfctl.workers)
+    workers: WorkerBlock | None = None
 
     def __init__(self, name: str, queue: QueueConfig, factory: FactoryContext) -> None:
         self.name = name

@@ -317,3 +317,43 @@ class Ledger:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._run(f"SELECT time, kind, queue, detail FROM actions {clause} ORDER BY id", params)
         return [{"time": t, "kind": k, "queue": q, "detail": orjson.loads(d)} for t, k, q, d in rows]
+
+    # -- tables of other modules (apfctl.workers) ----------------------------------------------
+    def extend(self, schema: str) -> None:
+        """Create another module's tables (``CREATE ... IF NOT EXISTS``) in this database."""
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} does not exist yet")
+        try:
+            self._db.executescript(schema)
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._run(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} does not exist yet")
+        try:
+            self._db.executemany(sql, [tuple(row) for row in rows])
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``): atomic across processes."""
+        if self._db is None:
+            raise LedgerError(f"ledger {self.path} does not exist yet")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(self._explain(exc)) from None

@@ -34,6 +34,8 @@ QUEUE_KEYS: dict[str, Key] = {
 
 FACTORY_KEYS: dict[str, Key] = {
     "factoryId": Key("str", "apfctl", doc="the factory's name: pilots, apfmon, ledger"),
+    "harvesterID": Key("str", None, doc="new: the factory's id in PanDA's Harvester API (HARVESTER_ID); "
+                                        "default factoryId"),
     "factoryAdminEmail": Key("str"),
     "factorySMTPServer": Key("str"),
     "factoryMinEmailRepeatSeconds": Key("int", 3600),

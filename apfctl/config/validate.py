@@ -249,8 +249,11 @@ def check(loaded: Loaded, queue_names: Iterable[str] | None = None) -> Report:
     _interpolation(loaded.factory, report)
     _check_values(loaded.factory, factory_declared, report)
     from apfctl.resourcetypes.check import check_factory
+    from apfctl.workers import instance_id_problem
 
     report.errors.extend(check_factory(loaded.factory))
+    if (problem := instance_id_problem(loaded.factory)) is not None:
+        report.warnings.append(problem)
     _unknown_keys(loaded.factory, factory_declared, is_legacy_factory_key, report, installed_factory_keys)
     # keys that two plugins of a queue both declare (slurm.* for status and submit) are checked
     # by each: every error and warning is said once

@@ -38,7 +38,7 @@ def new_record(queue: str, cycle: str) -> Record:
 
 
 def wms_read(plugin: str | None, counts: Mapping[str, Any], *, queue: str | None, status: str | None,
-             time: str, types: Mapping[str, Mapping[str, Any]] | None = None) -> WmsRead:
+             time: str, types: Mapping[str, Mapping[str, Any]] | None = None, factories: int | None = None) -> WmsRead:
     """A WMS section from the plugin's answer (a count it left out is 0); ``types``: the same per resource type."""
     section: dict[str, Any] = {"plugin": plugin, "ok": True, "time": time, "queue": queue}
     for key in WMS_COUNTS:
@@ -47,6 +47,8 @@ def wms_read(plugin: str | None, counts: Mapping[str, Any], *, queue: str | None
     if types:
         section["types"] = {rt: {key: int(by_type.get(key) or 0) for key in WMS_COUNTS}
                             for rt, by_type in types.items()}
+    if factories is not None:
+        section["factories"] = int(factories)
     section["error"] = None
     return section  # type: ignore[return-value]
 

@@ -89,6 +89,9 @@ class WmsRead(_WmsSource):
     status: NotRequired[Annotated[str | None, Doc("the site's status in the WMS: online, test, offline, ...")]]
     types: NotRequired[Annotated[dict[ResourceType, WmsTypeCounts], Doc(
         "the same counts per resource type the queue serves")]]
+    factories: NotRequired[Annotated[int, Doc(
+        "factories PanDA reports workers for on this queue (wmsstatus.panda.share = auto): the ready counts "
+        "are this factory's share, ceil(activated / factories)")]]
     error: NotRequired[None]
 
 

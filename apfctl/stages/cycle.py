@@ -8,6 +8,7 @@ Every record is stored in the ledger and handed to the monitor plugins.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from apfctl.stages.decide import Decider
 from apfctl.stages.publish import publish
 from apfctl.stages.status import collect
 from apfctl.stages.submit import Submitter
+from apfctl.workers import WorkerLedger
 
 log = logging.getLogger("apfctl.cycle")
 
@@ -90,7 +92,9 @@ def run_cycle(loaded: Loaded, queue_names: list[str], dry_run: bool = False, cyc
         stored.update(range(len(records)), records)
         if ledger is not None and result.ledger_error is None:
             try:
-                ledger.prune(loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"]))
+                retention = loaded.factory.typed("ledger.retention", FACTORY_KEYS["ledger.retention"])
+                ledger.prune(retention)
+                WorkerLedger(ledger).prune(time.time() - retention * 86400)
             except LedgerError as exc:
                 log.error("%s; old records were not pruned", exc)
                 result.ledger_error = str(exc)

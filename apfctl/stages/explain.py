@@ -55,6 +55,8 @@ def _status_line(record: Mapping[str, Any]) -> str:
     if isinstance(wms, Mapping):
         if wms.get("ok"):
             parts.append(f"wms ready={wms.get('ready')} status={wms.get('status')}")
+            if wms.get("factories"):   # wmsstatus.panda.share = auto
+                parts[-1] += f" (this factory's share of {wms['factories']} factories)"
         else:
             parts.append(f"wms FAILED ({wms.get('error')})")
     batch = record.get("batch")

@@ -69,9 +69,13 @@ def _wms_section(plugin: str | None, queue: QueueConfig, value: Any, stamp: str)
             raise ValueError(f"wms.status = {str(status)[:40]!r} is not a short status word")
         types = _checked_types(value.get("types"))
         unmatchable = check_count(value["unmatchable"], "wms.unmatchable") if "unmatchable" in value else None
+        factories = value.get("factories")
+        if factories is not None and (type(factories) is not int or not 1 <= factories <= 10**6):
+            raise ValueError(f"wms.factories = {str(factories)[:40]!r} is not a number of factories (1 to 10^6)")
     except ValueError as exc:
         return build.wms_failed(plugin, f"{plugin}: {exc}", queue=queue.wmsqueue, time=stamp)
-    section = build.wms_read(plugin, counts, queue=queue.wmsqueue, status=status, time=stamp, types=types)
+    section = build.wms_read(plugin, counts, queue=queue.wmsqueue, status=status, time=stamp, types=types,
+                             factories=factories)
     if unmatchable is not None:   # reported apart: work no resource of the queue could run
         section["unmatchable"] = unmatchable   # type: ignore[typeddict-unknown-key]
     return section

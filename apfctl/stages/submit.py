@@ -18,12 +18,13 @@ from typing import Any
 from apfctl import plugins
 from apfctl.config.loader import Loaded
 from apfctl.errors import BackendError, ConfigError, LedgerError
-from apfctl.interfaces import BatchSubmitPlugin, PilotRequest
+from apfctl.interfaces import BatchSubmitPlugin, PilotRequest, SubmitResult
 from apfctl.ledger import Ledger
 from apfctl.locking import queue_lock
 from apfctl.record import Record, Submission, submission
 from apfctl.stages.caps import cap
 from apfctl.stages.status import describe_error
+from apfctl.workers import WorkerBlock, WorkerLedger, instance_id
 
 log = logging.getLogger("apfctl.submit")
 
@@ -36,6 +37,7 @@ class Submitter:
         self.ledger = ledger
         self.dry_run = dry_run
         self._plugins: dict[str, BatchSubmitPlugin] = {}
+        self._worker_ledger: WorkerLedger | None = None
 
     def plugin(self, queue_name: str) -> BatchSubmitPlugin:
         plugin = self._plugins.get(queue_name)
@@ -183,6 +185,7 @@ class Submitter:
                 self.ledger.finish_submission(queue, claim, existing)
                 return submission(plugin.name, n, False, ids=existing,
                                 skipped=f"the batch system already has pilots of cycle {cycle}")
+            plugin.workers = self._workers().allocate(instance_id(self.loaded.context.config), n)
             result = plugin.submit(n, cycle)
         except LedgerError:
             raise
@@ -195,11 +198,41 @@ class Submitter:
             self.ledger.finish_submission(queue, claim, result.ids)
         except LedgerError as exc:   # the pilots exist: the record says so, and what went wrong
             return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids, error=str(exc))
+        self._record_workers(plugin, cycle, result)
         return submission(plugin.name, n, False, submitted=len(result.ids), ids=result.ids,
                           **({"description_file": result.description_file} if result.description_file else {}))
 
+    def _workers(self) -> WorkerLedger:
+        assert self.ledger is not None
+        if self._worker_ledger is None:
+            self._worker_ledger = WorkerLedger(self.ledger)
+        return self._worker_ledger
+
+    def _record_workers(self, plugin: BatchSubmitPlugin, cycle: str, result: SubmitResult) -> None:
+        """Each new pilot's batch id beside its worker id (apfctl.workers)."""
+        block = plugin.workers
+        if block is None or not result.ids:
+            return
+        workers = result.workers or dict(zip(result.ids, block.ids(), strict=False))
+        try:
+            self._workers().record(plugin.queue.name, cycle, plugin.pilot, workers)
+        except LedgerError as exc:   # the pilots exist: their submission stands, PanDA just won't hear of them
+            log.warning("queue %s: %d pilots submitted, but their worker ids were not stored: %s",
+                        plugin.queue.name, len(workers), exc)
+
+    def _next_worker(self) -> int:
+        """The worker id the next submission would take (a dry run reserves none)."""
+        if self.ledger is None:
+            return 1
+        try:
+            return self._workers().peek()
+        except LedgerError:
+            return 1
+
     def _dry_run(self, plugin: BatchSubmitPlugin, n: int, cycle: str) -> Submission:
         try:
+            if n > 0:   # the ids the pilots would get, none reserved
+                plugin.workers = WorkerBlock(instance_id(self.loaded.context.config), self._next_worker(), n)
             result = plugin.submit(n, cycle, dry_run=True) if n > 0 else plugin.retire(-n, dry_run=True)
         except Exception as exc:
             return submission(plugin.name, n, True, error=describe_error(exc))

@@ -17,33 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
 
-
-@dataclass
-class Call:
-    """One request. ``key`` names calls where only the newest matters (None: every one counts)."""
-
-    method: str
-    path: str
-    json: Any = None
-    form: dict[str, str] | None = None
-    key: str | None = None
-    queued: float | None = None     # when it first failed (epoch seconds)
-    registers: dict[str, str] | None = None   # registry key -> digest, kept once the call is sent
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Call:
-        return cls(method=str(data["method"]), path=str(data["path"]), json=data.get("json"),
-                   form=data.get("form"), key=data.get("key"), queued=data.get("queued"),
-                   registers=data.get("registers"))
+from apfctl.outbox import Call
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -132,10 +110,3 @@ def merge(older: Iterable[Call], newer: Iterable[Call]) -> list[Call]:
             where[call.key] = len(merged)
             merged.append(call)
     return merged
-
-
-def expire(calls: Sequence[Call], keep: float, now: float | None = None) -> tuple[list[Call], int]:
-    """(calls queued at most ``keep`` seconds ago, how many older ones were dropped)."""
-    now = time.time() if now is None else now
-    kept = [call for call in calls if call.queued is None or now - call.queued <= keep]
-    return kept, len(calls) - len(kept)

@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 from apfctl import __version__
 from apfctl.config.keys import Key, parse_verify
 from apfctl.interfaces import FactoryContext, MonitorPlugin
-from apfctl_apfmon.calls import Call, build, expire, is_dry_run, merge
-from apfctl_apfmon.outbox import Outbox
+from apfctl.outbox import Call, Outbox, expire
+from apfctl_apfmon.calls import build, is_dry_run, merge
 from apfctl_apfmon.registry import registered, remember
 
 log = logging.getLogger("apfctl.apfmon")

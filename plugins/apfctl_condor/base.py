@@ -22,6 +22,7 @@ from apfctl.config.model import QueueConfig
 from apfctl.errors import BackendError, ConfigError
 from apfctl.interfaces import BatchSubmitPlugin, FactoryContext, PilotRequest, SubmitResult
 from apfctl.resourcetypes import pilot as typed_pilot
+from apfctl.workers import ID_VARIABLE, WORKER_VARIABLE
 from apfctl.wrapper import resolve_executable
 from apfctl_condor import credentials, pilots
 from apfctl_condor.clean import clean_queue, release_rules
@@ -56,6 +57,9 @@ BASE_KEYS: dict[str, Key] = {
     "clean.stale.idle": Key("float", 86400.0, minimum=0, doc="remove pilots idle longer (seconds; 0: never)"),
 }
 
+
+WORKER_FIRST_MACRO = "ApfctlWorkerFirst"    # submit macros: the block's first worker id, and ProcId's
+WORKER_MACRO = "ApfctlWorkerID"
 
 class CondorBase(BatchSubmitPlugin):
     """The common part of every HTCondor submit plugin (APF's ``CondorBase``)."""
@@ -163,6 +167,9 @@ class CondorBase(BatchSubmitPlugin):
                 d.add(f"+{attr}", quote(f"{log_url}/$(Cluster).$(Process).{suffix}"), "baseLogDirUrl")
         d.add(f"+{FACTORY_ATTR}", quote(fid), "factoryId")
         d.add(f"+{CYCLE_ATTR}", quote(cycle))
+        if self.workers is not None:   # ProcId i is worker first + i (apfctl.workers)
+            d.add(WORKER_FIRST_MACRO, str(self.workers.first))
+            d.add(WORKER_MACRO, f"$({WORKER_FIRST_MACRO}) + $(Process)")
         d.add("environment", quote_environment(self.environment(fid, log_url, monitor_url, user)),
               self.q.key("environ"))
         executable = self.executable()
@@ -198,6 +205,8 @@ class CondorBase(BatchSubmitPlugin):
         if user:
             words.append(f"FACTORYUSER={user}")
         words += [f"{name}={value}" for name, value in typed_pilot.environment(self.pilot).items()]
+        if self.workers is not None:
+            words += [f"{ID_VARIABLE}={self.workers.harvester}", f"{WORKER_VARIABLE}=$INT({WORKER_MACRO})"]
         environ = self.q.value("environ")
         if environ:
             items = _ENV_TOKEN.findall(environ)

@@ -180,11 +180,15 @@ class LocalSubmit(BatchSubmitPlugin):
                 ids = self._start(planned, cycle, log_dir, log_url)
         except OSError as exc:
             raise BackendError(f"Local: cannot start pilots for {self.queue.name}: {exc}") from exc
-        return SubmitResult(ids=ids, description=self._describe(ids, log_dir))
+        started = set(ids)
+        workers = {pilot_id: worker for worker, (_, pilot_id) in zip(self.workers.ids(), planned, strict=True)
+                   if pilot_id in started} if self.workers else {}
+        return SubmitResult(ids=ids, description=self._describe(ids, log_dir), workers=workers)
 
     def _start(self, planned: list[tuple[int, str]], cycle: str, log_dir: Path, log_url: str | None) -> list[str]:
         """Fork every runner in one launcher, then record each (the runners wait for the lock we hold)."""
-        states = [self._new_state(seq, pilot_id, cycle, log_dir, log_url) for seq, pilot_id in planned]
+        states = [self._new_state(seq, pilot_id, cycle, log_dir, log_url, index)
+                  for index, (seq, pilot_id) in enumerate(planned)]
         paths = [pilotstate.state_path(self.folder, state["id"]) for state in states]
         launcher_log = log_dir / "runner-launch.log"
         with open(launcher_log, "ab") as errors:
@@ -214,13 +218,15 @@ class LocalSubmit(BatchSubmitPlugin):
             log.warning("Local: queue %s: %s", self.queue.name, problem)
         return ids
 
-    def _new_state(self, seq: int, pilot_id: str, cycle: str, log_dir: Path, log_url: str | None) -> PilotState:
+    def _new_state(self, seq: int, pilot_id: str, cycle: str, log_dir: Path, log_url: str | None,
+                   index: int = 0) -> PilotState:
         base = log_dir / pilot_id
         return {
             "id": pilot_id, "seq": seq, "queue": self.queue.name, "factory": self.factory.factory_id,
             "cycle": cycle, "submitted": time.time(),
             "command": [self.executable, *typed_pilot.substitute(self.arguments, self.pilot)],
-            "env": self._environment(pilot_id, cycle, log_url),
+            "env": {**self._environment(pilot_id, cycle, log_url),
+                    **(self.workers.environment(index) if self.workers else {})},
             "resource_type": self.pilot.resource_type if self.pilot else None,
             "cwd": str(log_dir), "out": f"{base}.out", "err": f"{base}.err", "log": f"{base}.log",
             "slots": self.slots, "grace": self.killgrace,

@@ -15,6 +15,7 @@ JOB_STATS = "/api/v1/statistics/active_job_stats_by_site"
 DETAILED_JOB_STATS = "/api/v1/statistics/active_job_detailed_stats_by_site"
 SITE_SPECS = "/api/v1/metaconfig/get_site_specs"
 SITE_SPECS_PARAMS = {"type": "all"}   # the server's default is analysis sites only
+WORKER_STATS = "/api/v1/harvester/get_worker_statistics"   # {site: {harvester_id: ...}}, needs a secure connection
 
 
 def fetch(client: JsonClient, baseurl: str, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class HttpOptions:
     timeout: float = 30.0            # seconds, for connecting and for each read (see deadline)
     retries: int = 3                 # further tries after a failed one
     backoff: float = 0.5             # urllib3 backoff factor: 0, 2*f, 4*f, ... seconds between tries
+    origin: str | None = None        # with a token: the VO, as PanDA's token check reads it (Origin header)
 
     @property
     def deadline(self) -> float:
@@ -109,7 +110,10 @@ class JsonClient:
             raise BackendError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
         if not token or any(c.isspace() for c in token):
             raise BackendError(f"the token file {path} does not hold one bearer token")
-        return {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}"}
+        if self.options.origin:
+            headers["Origin"] = self.options.origin
+        return headers
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
         """The decoded JSON body of ``GET url``; BackendError naming the URL otherwise.
@@ -169,6 +173,40 @@ class JsonClient:
             raise BackendError(self._describe(exc, url, host)) from None
         kind = response.headers.get("Content-Type", "no content type")
         return response.status_code, response.reason or "", kind, b"".join(parts)
+
+    def request_json(self, method: str, url: str, *, body: Any = None, params: dict[str, str] | None = None,
+                     timeout: float, max_bytes: int) -> Any:
+        """The decoded JSON answer to ``method url`` (a POST sends ``body`` as JSON); BackendError otherwise.
+
+        A POST is never retried here (the caller keeps the call for later). At most ``timeout``
+        seconds to connect and per read, and at most ``max_bytes`` of answer read.
+        """
+        import requests
+
+        session = self._session_for_use()
+        headers = self._headers()
+        if method == "POST":
+            headers["Content-Type"] = "application/json"
+        host = urlsplit(url).netloc or url
+        try:
+            response = session.request(method, url, json=body if method == "POST" else None, params=params,
+                                       headers=headers, timeout=timeout, verify=self.options.verify, stream=True)
+            with response:
+                raw = response.raw.read(max_bytes + 1, decode_content=True)
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise BackendError(self._describe(exc, url, host)) from None
+        except Exception as exc:   # urllib3's own errors while streaming the body
+            raise BackendError(f"request to {url} failed: {snippet(str(exc))}") from None
+        if len(raw) > max_bytes:
+            raise BackendError(f"the answer from {url} is larger than {max_bytes} bytes; not read")
+        text = raw.decode("utf-8", errors="replace")
+        if response.status_code >= 400:
+            raise BackendError(f"HTTP {response.status_code} from {url}: {snippet(text) or response.reason}")
+        try:
+            return json.loads(text)
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise BackendError(f"the answer from {url} is not JSON ({kind}): {snippet(text)!r}") from None
 
     def _describe(self, exc: BaseException, url: str, host: str) -> str:
         """One line for a failed request, from the innermost urllib3 reason."""

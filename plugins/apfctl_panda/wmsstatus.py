@@ -43,6 +43,9 @@ KEYS: dict[str, Key] = {
     "wmsstatus.panda.labels": Key("list", None,
                                   doc="count only these prodSourceLabels (managed, user, rc_test, ...); "
                                       "default every label"),
+    "wmsstatus.panda.share": Key("str", "off", choices=("auto", "off"),
+                                 doc="auto: take a 1/n share of the ready jobs, n the factories PanDA reports for "
+                                     "the queue (get_worker_statistics), as Harvester's activateWorkerFactor = auto"),
     "wmsstatus.panda.resourcetypes": Key("list", None,
                                          doc="count only these resource types (SCORE, MCORE, ...); default all"),
 }
@@ -120,7 +123,15 @@ class Panda(WMSStatusPlugin):
             _, labels, types, served = wanted[name]
             return labels is not None or types is not None or bool(served)
 
+        shared = {q.name for q in queues if str(q.typed("wmsstatus.panda.share", KEYS["wmsstatus.panda.share"])).lower()
+                  == "auto"}
+        workers: dict[str, Any] | BackendError = {}
         try:
+            if shared:   # one fetch for every shared queue of the endpoint
+                try:
+                    workers = api.fetch(self.client, self.baseurl, api.WORKER_STATS)
+                except BackendError as exc:   # fails only the shared queues: their share is unknown
+                    workers = exc
             specs = api.fetch(self.client, self.baseurl, api.SITE_SPECS, api.SITE_SPECS_PARAMS)
             stats: dict[bool, dict[str, Any] | BackendError] = {}
             for needs_detail in {detailed(name) for name in wanted}:
@@ -139,9 +150,20 @@ class Panda(WMSStatusPlugin):
                 continue
             try:
                 results[name] = self._counts(site, specs, source, labels, types, served, detailed(name))
+                if name in shared:
+                    results[name] = self._shared(results[name], site, workers)
             except BackendError as exc:
                 results[name] = exc
         return results
+
+    def _shared(self, counts: WMSCounts, site: str, workers: Mapping[str, Any] | BackendError) -> WMSCounts:
+        from apfctl.workers import instance_id
+        from apfctl_panda.sharing import factories, share
+
+        if isinstance(workers, BackendError):
+            raise BackendError(f"wmsstatus.panda.share = auto: {workers}")
+        n = factories(workers, site, instance_id(self.factory.config))
+        return share(dict(counts), n)  # type: ignore[return-value]
 
     def _counts(self, site: str, specs: Mapping[str, Any], stats: Mapping[str, Any],
                 labels: frozenset[str] | None, types: frozenset[str] | None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apfctl.config import shellwords
+from apfctl.workers import ID_VARIABLE, WORKER_VARIABLE, WorkerBlock
 from apfctl_slurm.tags import Tag
 
 # Slurm's time formats: minutes, minutes:seconds, hours:minutes:seconds, days-hours,
@@ -106,6 +107,7 @@ class BatchScript:
     environ: Mapping[str, str] = field(default_factory=dict)
     monitor_url: str | None = None
     factory_user: str | None = None
+    workers: WorkerBlock | None = None      # array task i is worker workers.first + i
 
     def directives(self) -> list[str]:
         folder = str(self.log_dir).replace("%", "%%")   # a literal % in Slurm's file name patterns
@@ -128,6 +130,9 @@ class BatchScript:
         lines = [f"export {name}={shlex.quote(value)}" for name, value in fixed.items()]
         lines.append('export APFCID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"')
         lines.append(f'export FACTORY_JOBID={shlex.quote(socket.gethostname())}"#$APFCID"')
+        if self.workers is not None:
+            lines.append(f"export {ID_VARIABLE}={shlex.quote(self.workers.harvester)}")
+            lines.append(f'export {WORKER_VARIABLE}="$(({self.workers.first} + SLURM_ARRAY_TASK_ID))"')
         if self.log_url:
             lines.append(f'export GTAG={shlex.quote(self.log_url)}"/$APFCID.out"')
         lines += [f"export {name}={shlex.quote(value)}" for name, value in self.environ.items()]

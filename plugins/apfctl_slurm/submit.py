@@ -163,7 +163,7 @@ class SlurmSubmit(BatchSubmitPlugin):
             environ = {**typed_pilot.environment(self.pilot), **environ}
         batch = BatchScript(self._tag(cycle), n, log_dir, log_url, self.executable,
                             typed_pilot.substitute(self.arguments, self.pilot), resources, self.options, environ,
-                            monitor_url, self.factory.config.getstr("factoryUser"))
+                            monitor_url, self.factory.config.getstr("factoryUser"), self.workers)
         kind = f"-{self.pilot.resource_type}" if self.pilot else ""
         return batch, log_dir / f"submit-{safe_name(cycle)}{kind}.sh"
 

@@ -100,4 +100,5 @@ def test_vms_for_work_sizes_the_vms_to_the_user_jobs(ready, running, pending, vm
               "batch": {"ok": True, "pending": pending, "running": vms_up}}
     n, msg = rule(0, record)
     assert n == out and msg.endswith(f"ret={out}")
-    assert rule(0, {"wms": {"ok": False}, "batch": {}}) == (0, "VMsForWork:comment=Invalid wmsinfo or batchinfo,in=0,ret=0")
+    unusable = (0, "VMsForWork:comment=Invalid wmsinfo or batchinfo,in=0,ret=0")
+    assert rule(0, {"wms": {"ok": False}, "batch": {}}) == unusable

@@ -12,7 +12,8 @@ from tests.support import wait_for
 
 PAYLOAD = """#!/bin/sh
 out=$1; shift
-{ env | grep -E '^APFCTL_(RESOURCE_TYPE|CORES|MEMORY)=' | sort; echo "args=$*"; } > "$out/$APFCID.txt"
+{ env | grep -E '^APFCTL_(RESOURCE_TYPE|CORES|MEMORY)=' | sort; echo "args=$*"; } > "$out/$APFCID.part"
+mv "$out/$APFCID.part" "$out/$APFCID.txt"
 """
 
 QUEUES = """

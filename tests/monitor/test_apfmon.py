@@ -9,13 +9,14 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
-from apfctl_apfmon.calls import Call, merge
+from apfctl_apfmon.calls import merge
 from apfctl_apfmon.plugin import APFMon
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from apfctl import __version__
 from apfctl.config.loader import load
+from apfctl.outbox import Call
 from apfctl.stages.publish import publish
 from tests.monitor.monitor_helpers import MSG, record, write_factory
 
@@ -212,7 +213,7 @@ def test_merge_keeps_the_first_place_and_the_newest_body():
 def test_the_outbox_gives_each_queued_file_to_one_publisher_and_takes_over_dead_claims(tmp_path):
     import os
 
-    from apfctl_apfmon.outbox import STALE_CLAIM, Outbox
+    from apfctl.outbox import STALE_CLAIM, Outbox
 
     first, second = Outbox(tmp_path / "box"), Outbox(tmp_path / "box")
     first.put([Call("PUT", "/jobs", json=[1], queued=1.0)])

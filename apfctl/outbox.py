@@ -1,5 +1,8 @@
 """Calls that could not be sent, kept in the state folder until the next cycle.
 
+Shared by the monitor plugins that talk HTTP after a cycle (apfmon, PanDA's Harvester API):
+a :class:`Call` is one request, the :class:`Outbox` a folder of them per monitor section.
+
 Several apfctl processes may publish at once (cron overlap, queues cycled apart), so the
 outbox is a folder of files and never a shared file: a publisher claims a file by renaming
 it (only one rename wins), and leaves what it could not send in a new file of its own.
@@ -13,15 +16,54 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from apfctl.paths import safe_name
-from apfctl_apfmon.calls import Call
 
-log = logging.getLogger("apfctl.apfmon")
+log = logging.getLogger("apfctl.outbox")
 
 STALE_CLAIM = 600.0
 _CLAIMED = ".claimed-"
+
+
+@dataclass
+class Call:
+    """One request. ``key`` names calls where only the newest matters (None: every one counts)."""
+
+    method: str
+    path: str
+    json: Any = None
+    form: dict[str, str] | None = None
+    key: str | None = None
+    queued: float | None = None     # when it first failed (epoch seconds)
+    registers: dict[str, str] | None = None   # registry key -> digest, kept once the call is sent (apfmon)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Its fields, bodies as they are (``asdict`` would deep-copy every body: slow for big batches)."""
+        return {"method": self.method, "path": self.path, "json": self.json, "form": self.form, "key": self.key,
+                "queued": self.queued, "registers": self.registers}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Call:
+        return cls(method=str(data["method"]), path=str(data["path"]), json=data.get("json"),
+                   form=data.get("form"), key=data.get("key"), queued=data.get("queued"),
+                   registers=data.get("registers"))
+
+
+def expire(calls: Sequence[Call], keep: float, now: float | None = None) -> tuple[list[Call], int]:
+    """(calls queued at most ``keep`` seconds ago, how many older ones were dropped)."""
+    now = time.time() if now is None else now
+    kept = [call for call in calls if call.queued is None or now - call.queued <= keep]
+    return kept, len(calls) - len(kept)
+
+
+def bound(calls: Sequence[Call], most: int) -> tuple[list[Call], int]:
+    """(the newest ``most`` calls, in order; how many of the oldest were dropped to keep to it)."""
+    dropped = max(len(calls) - most, 0)
+    return list(calls[dropped:]), dropped
 
 
 class Outbox:
@@ -30,8 +72,9 @@ class Outbox:
         self._claimed: list[Path] = []
 
     @classmethod
-    def for_section(cls, state_dir: Path, section: str) -> Outbox:
-        return cls(state_dir / "apfmon" / safe_name(section))
+    def for_section(cls, state_dir: Path, section: str, kind: str = "apfmon") -> Outbox:
+        """The outbox of one monitor section under ``<state_dir>/<kind>/``."""
+        return cls(state_dir / kind / safe_name(section))
 
     def claim(self) -> list[Call]:
         """The queued calls, oldest file first, now owned by this process."""
@@ -57,7 +100,7 @@ class Outbox:
             except FileNotFoundError:
                 continue                      # another publisher claimed it first
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("apfmon outbox %s is unreadable, dropped: %s", path, exc)
+                log.warning("outbox %s is unreadable, dropped: %s", path, exc)
             self._claimed.append(target)
         return calls
 
