@@ -55,6 +55,8 @@ PILOTS = Range(-10**6, 10**6)
 # A rule's input and output on the way: any integer JSON carries exactly.
 STEP = Range(-(2**53), 2**53)
 SECONDS = Range(0, 10**9)
+# A moment as Unix time (seconds since 1970), up to the year 2514.
+EPOCH = Range(0, 2**34)
 ISO_TIME = Pattern(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z",
                    "an ISO time like 2026-11-25T06:00:01Z")
 # A cycle id goes into submit descriptions, batch scripts and job names: nothing else is let in.

@@ -21,6 +21,7 @@ from apfctl.record.kinds import (
     CORES,
     COUNT,
     CYCLE_ID,
+    EPOCH,
     ISO_TIME,
     MEMORY_MB,
     PILOTS,
@@ -89,7 +90,9 @@ class WmsRead(_WmsSource):
     status: NotRequired[Annotated[str | None, Doc("the site's status in the WMS: online, test, offline, ...")]]
     types: NotRequired[Annotated[dict[ResourceType, WmsTypeCounts], Doc(
         "the same counts per resource type the queue serves")]]
-    factories: NotRequired[Annotated[int, Doc(
+    unmatchable: NotRequired[Annotated[int, COUNT, Doc(
+        "idle work no resource of the queue could ever run (Condor WMS with wmsstatus.condor.machinead)")]]
+    factories: NotRequired[Annotated[int, Range(1, 10**6), Doc(
         "factories PanDA reports workers for on this queue (wmsstatus.panda.share = auto): the ready counts "
         "are this factory's share, ceil(activated / factories)")]]
     error: NotRequired[None]
@@ -130,6 +133,30 @@ class _BatchSource(TypedDict):
     credential: NotRequired[Annotated[Credential, Doc("the credential the queue submits with (CredentialLifetime)")]]
 
 
+class VM(TypedDict):
+    """One VM of an EC2 queue: its grid job, instance and startd (docs/cloud.md)."""
+
+    job: Annotated[str, Length(1, 64), Doc("its grid job, cluster.proc")]
+    instance: Annotated[str, Length(1, 255)] | None
+    instance_state: Annotated[str, Length(1, 64)] | None
+    startd: Annotated[str, Length(1, 255)] | None
+    state: Annotated[str, Length(1, 16), Doc("booting, idle, busy, draining or gone")]
+    since: Annotated[float, EPOCH, Doc("when its grid job was submitted, or started running (Unix time)")]
+    why: Annotated[str, Length(0, 1000)] | None
+    retiring_since: Annotated[float, EPOCH] | None
+
+
+class VMs(TypedDict):
+    """An EC2 queue's VMs by state, and each of them."""
+
+    pending: Annotated[int, COUNT, Doc("booting: submitted, its startd not joined yet")]
+    idle: Count
+    busy: Count
+    retiring: Annotated[int, COUNT, Doc("draining")]
+    gone: Annotated[int, COUNT, Doc("its startd left, or never joined in time: its grid job is to be removed")]
+    list: list[VM]
+
+
 class BatchRead(_BatchSource):
     """The batch system answered: the queue's pilots by state (``states.py``)."""
 
@@ -141,6 +168,7 @@ class BatchRead(_BatchSource):
     done_1h: Count
     fault_1h: Count
     retiring: NotRequired[Count]
+    vms: NotRequired[VMs]
     factory_total: NotRequired[Annotated[int, COUNT, Doc(
         "pending + running summed over every queue of this invocation that shares the batch backend "
         "(MaxPerFactory)")]]
