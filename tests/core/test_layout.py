@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-KERNEL = {"__init__", "__main__", "bounded", "errors", "interfaces", "ledger", "locking", "paths", "plugins", "record"}
+KERNEL = {"__init__", "__main__", "bounded", "errors", "interfaces", "ledger", "locking", "outbox", "paths", "plugins",
+          "record", "workers"}
 
 HELPERS = re.compile(r"^\s*(from|import) (support|pki|\w+_helpers)\b")
 PATH_EDIT = re.compile(r"sys\.path\.(insert|append)\(")
