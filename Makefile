@@ -47,9 +47,9 @@ test: venv
 
 ## system-tools: Debian tools the tests use besides Slurm (root): shellcheck, promtool (prometheus),
 ## a headless browser for the web page (chromium, chromium-driver), systemd-analyze for the
-## installed units (systemd), installed only when missing
+## installed units (systemd), the VOMS tools for the proxy tests (voms-clients), installed only when missing
 SYSTEM_TOOLS := shellcheck:shellcheck promtool:prometheus chromium:chromium chromedriver:chromium-driver \
-	systemd-analyze:systemd
+	systemd-analyze:systemd voms-proxy-info:voms-clients
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; apt-get update -qq && \
