@@ -159,7 +159,7 @@ class PandaReport(MonitorPlugin):
 
     def client(self) -> Any:
         """A JSON client with the PanDA WMS plugin's TLS options and the profile's proxy or token."""
-        from apfctl.credentials import load_auth
+        from apfctl.auth.queues import load_auth
         from apfctl_panda.http import HttpOptions, JsonClient
 
         cert = token = None
