@@ -264,6 +264,7 @@ def test_the_submitted_description_is_kept_per_cycle_in_the_queue_log_folder(tmp
 
     from apfctl.ledger import Ledger
     from apfctl.stages.submit import Submitter
+    from apfctl.workers import WorkerBlock, instance_id
 
     ld = loaded(tmp_path, queue_section("BNL"))
     record = {"queue": "BNL", "cycle": CYCLE, "decision": {"pilots": 2}}
@@ -272,7 +273,9 @@ def test_the_submitted_description_is_kept_per_cycle_in_the_queue_log_folder(tmp
     log_dir, _ = ld.context.queue_log_dir("BNL")
     kept = log_dir / f"submit-{CYCLE}.sub"
     assert section["description_file"] == str(kept)
-    assert kept.read_text() == submit_plugin(ld, "BNL").describe(2, CYCLE)
+    plugin = submit_plugin(ld, "BNL")
+    plugin.workers = WorkerBlock(instance_id(ld.factory), 1, 2)   # the ledger's first block of worker ids
+    assert kept.read_text() == plugin.describe(2, CYCLE)
     assert kept.read_text().endswith("queue 2\n")
 
 
