@@ -159,8 +159,9 @@ class PandaReport(MonitorPlugin):
 
     def client(self) -> Any:
         """A JSON client with the PanDA WMS plugin's TLS options and the profile's proxy or token."""
-        from apfctl.auth.queues import load_auth
         from apfctl_panda.http import HttpOptions, JsonClient
+
+        from apfctl.auth.queues import load_auth
 
         cert = token = None
         if self.auth:
