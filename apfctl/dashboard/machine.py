@@ -122,6 +122,32 @@ def _gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
         if row.credential_lifetime is not None:
             credential.add({**labels, "profile": row.credential or ""}, round(row.credential_lifetime, 3))
     yield from (pilots, ended, decided, submitted, retired, stamp, age, interval, stale, error, configured, credential)
+    yield from _type_gauges(view, base)
+
+
+def _type_gauges(view: View, base: dict[str, dict[str, str]]) -> Iterator[_Family]:
+    """The per-resource-type gauges of unified queues, labelled ``resource_type``.
+
+    They are families of their own, so that summing a queue-wide family never counts a
+    pilot twice (a type's pilots are also in the queue's totals).
+    """
+    pilots = _Family("apfctl_resource_type_pilots", "gauge",
+                     "Pilots of one resource type of the queue by state at its last cycle.")
+    decided = _Family("apfctl_resource_type_decision_pilots", "gauge",
+                      "Pilots of one resource type the last decision asked for (negative: to retire).")
+    submitted = _Family("apfctl_resource_type_submitted_pilots", "gauge",
+                        "Pilots of one resource type submitted by the queue's last cycle.")
+    retired = _Family("apfctl_resource_type_retired_pilots", "gauge",
+                      "Pilots of one resource type retired by the queue's last cycle.")
+    for row in view.rows:
+        for kind in row.types:
+            labels = {**base[row.label], "resource_type": kind.name}
+            for state in ("pending", "held", "running", "exiting"):
+                pilots.add({**labels, "state": state}, getattr(kind, state))
+            decided.add(labels, kind.decided)
+            submitted.add(labels, kind.submitted)
+            retired.add(labels, kind.retired)
+    yield from (pilots, decided, submitted, retired)
 
 
 def _counters(view: View, totals: Mapping[str, Totals], base: dict[str, dict[str, str]]) -> Iterator[_Family]:

@@ -5,7 +5,9 @@ their short names (``run``, ``fault``), then the least important columns are lef
 (activity first, the queue name never). Queue names that do not fit are cut in the middle
 so that they stay distinct (:func:`apfctl.dashboard.cells.distinct_names`), and the last
 msg shows the step of the rule that limited the decision. ``wide`` shows the whole
-message instead, wrapped in its own column.
+message instead, wrapped in its own column. A unified queue's resource types each get a
+dim row under it (``└ SCORE``: its counts, submitted pilots and chain message); the live
+screen draws them only in the lines its queues leave.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from apfctl.dashboard import cells
-from apfctl.dashboard.view import ACTIVITY_BUCKETS, Row, View
+from apfctl.dashboard.view import ACTIVITY_BUCKETS, Row, TypeRow, View, limiting_step
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -61,6 +63,22 @@ def _text(row: Row, key: str, several: bool = False, wide: bool = False) -> str:
     if key == "queue":
         return row.label if several else row.queue
     return cells.count_text(getattr(row, key))
+
+
+TYPE_MARK = "└ "   # a resource type's row under its queue
+
+
+def type_text(kind: TypeRow, key: str, wide: bool = False) -> str:
+    """A resource type's cell: its counts, its name after the mark, its chain's message (the
+    limiting step unless ``wide``); blank otherwise."""
+    if key == "queue":
+        return TYPE_MARK + kind.name
+    if key == "msg":
+        step = None if wide else limiting_step({"msg": kind.msg})
+        return step.step if step else kind.msg
+    if key in ("pending", "held", "running", "exiting", "submitted"):
+        return cells.count_text(getattr(kind, key))
+    return ""
 
 
 def _style(row: Row, key: str) -> str:
@@ -167,9 +185,11 @@ def render(view: View, width: int, *, wide: bool = False, footer: str | None = N
 
     several = view.several_factories
     rows = view.rows
+    budget: int | None = None     # the lines the rows may take (the live screen)
     if height is not None:
         note = 1 if not view.rows or not view.has_cycles else 0
-        rows = rows[first:first + room(height, (footer.count("\n") + 1 if footer else 0) + note)]
+        budget = room(height, (footer.count("\n") + 1 if footer else 0) + note)
+        rows = rows[first:first + budget]
     shown, compact = layout(rows, width, several, wide)
     names = cells.distinct_names([_text(row, "queue", several) for row in rows], shown[0][1])
     gap = " " * _GAP
@@ -196,6 +216,11 @@ def render(view: View, width: int, *, wide: bool = False, footer: str | None = N
                 offset += column_width
         lines.append(line)
         lines.extend(Text(" " * offset + chunk, style=_style(row, "msg") or None, no_wrap=True) for chunk in more)
+        spare = None if budget is None else budget - (len(lines) - 3) - (len(rows) - position - 1)
+        for kind in row.types if spare is None or len(row.types) <= spare else ():   # queues first
+            lines.append(Text(gap.join(_fit(type_text(kind, column.key, wide), column_width, column.numeric)
+                                       for column, column_width in shown), style="dim", no_wrap=True,
+                              overflow="crop"))
     if not view.rows:
         lines.append(Text("no enabled queues", style="dim", no_wrap=True, overflow="ellipsis"))
     elif not view.has_cycles:

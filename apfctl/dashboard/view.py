@@ -83,6 +83,58 @@ def limiting_step(decision: Mapping[str, Any]) -> LimitingStep | None:
     return None
 
 
+TYPE_COUNT_FIELDS = ("pending", "held", "running", "exiting")
+
+
+@dataclass
+class TypeRow:
+    """One resource type of a queue's last cycle (``batch.types``, ``decision.types``,
+    ``submission.types``; docs/resource-types.md). A field is None when the record lacks it."""
+
+    name: str
+    pending: int | None = None
+    held: int | None = None
+    running: int | None = None
+    exiting: int | None = None
+    decided: int | None = None
+    submitted: int | None = None
+    retired: int | None = None
+    msg: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **{key: getattr(self, key) for key in TYPE_COUNT_FIELDS},
+                "decided": self.decided, "submitted": self.submitted, "retired": self.retired, "msg": self.msg}
+
+
+def type_rows(record: Mapping[str, Any]) -> list[TypeRow]:
+    """The record's resource types, by name, each with what its sections say of it."""
+    sections = {}
+    for name in ("batch", "decision", "submission"):
+        section = record.get(name)
+        types = section.get("types") if isinstance(section, Mapping) else None
+        sections[name] = types if isinstance(types, Mapping) else {}
+    if not any(sections.values()):
+        return []
+    batch_ok = isinstance(record.get("batch"), Mapping) and record["batch"].get("ok")
+    rows = []
+    for name in sorted({str(key) for types in sections.values() for key in types}):
+        row = TypeRow(name)
+        counts = sections["batch"].get(name)
+        if batch_ok and isinstance(counts, Mapping):
+            for key in TYPE_COUNT_FIELDS:
+                setattr(row, key, _count(counts, key))
+        decision = sections["decision"].get(name)
+        if isinstance(decision, Mapping):
+            row.decided = _count(decision, "pilots")
+            row.msg = str(decision.get("msg") or "")
+        submission = sections["submission"].get(name)
+        if isinstance(submission, Mapping):
+            row.submitted = _count(submission, "submitted")
+            row.retired = _count(submission, "retired")
+        rows.append(row)
+    return rows
+
+
 @dataclass
 class Row:
     queue: str
@@ -106,6 +158,7 @@ class Row:
     credential: str | None = None            # the auth.conf profile the queue submits with
     credential_lifetime: float | None = None  # its seconds left at the last cycle
     errors: dict[str, str] = field(default_factory=dict)   # source (wms/batch/submission) -> error
+    types: list[TypeRow] = field(default_factory=list)     # per resource type, for unified queues
     activity: list[int] = field(default_factory=lambda: [0] * ACTIVITY_BUCKETS)
     health: Health = "never"
     factory: str = "apfctl"
@@ -135,6 +188,7 @@ class Row:
                                                                 "step": self.limited_by.step},
             **({"vms": dict(self.vms)} if self.vms is not None else {}),
             "activity": {"window": ACTIVITY_WINDOW, "bucket": ACTIVITY_BUCKET, "submitted": list(self.activity)},
+            "types": [row.as_dict() for row in self.types],
         }
 
 
@@ -247,6 +301,7 @@ def _fill(row: Row, record: Mapping[str, Any], now: _dt.datetime) -> None:
         row.submitted = _count(submission, "submitted")
         row.retired = _count(submission, "retired")
     row.errors = record_errors(record)
+    row.types = type_rows(record)
 
 
 def _health(row: Row) -> Health:

@@ -54,3 +54,20 @@ def write_factory(folder: Path, queues: dict[str, dict[str, str]], monitor_conf:
     path.write_text(f"[Factory]\nfactoryId = {factory_id}\nfactoryAdminEmail = ops@example.org\n"
                     "baseLogDirUrl = http://logs.example.org/apf\nqueueConf = queues.conf\n" + extra)
     return path
+
+
+def typed_record(queue: str, minutes_ago: float = 1, *, now: dt.datetime = NOW) -> dict[str, Any]:
+    """A unified queue's cycle record: SCORE and MCORE pilots counted, decided and submitted per type."""
+    one = record(queue, minutes_ago, now=now, submitted=9, pending=3)
+    one["batch"]["types"] = {"SCORE": {"pending": 2, "held": 1, "running": 30, "exiting": 1},
+                             "MCORE": {"pending": 1, "held": 0, "running": 11, "exiting": 0}}
+    one["decision"]["types"] = {
+        "SCORE": {"pilots": 6, "msg": "Ready:in=0,activated=80,offset=0,pending=2,ret=78;MaxPerCycle:in=78,"
+                                      "maxpercycle=6,ret=6", "cores": 1, "memory": 2000},
+        "MCORE": {"pilots": 3, "msg": "Ready:in=0,activated=40,offset=0,pending=1,ret=39;MaxPerCycle:in=39,"
+                                      "maxpercycle=3,ret=3", "cores": 8, "memory": 16000}}
+    one["submission"]["types"] = {
+        name: {"plugin": "CondorLocal", "requested": count, "submitted": count, "retired": 0,
+               "ids": [f"78.{i}" for i in range(count)], "dry_run": False, "error": None}
+        for name, count in (("SCORE", 6), ("MCORE", 3))}
+    return one

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from apfctl.ledger import Ledger
-from tests.monitor.monitor_helpers import record, write_factory
+from tests.monitor.monitor_helpers import record, typed_record, write_factory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("APFCTL_TEST_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
@@ -47,6 +47,10 @@ def history(queue: str, now: dt.datetime, index: int) -> list[dict]:
         records.append(one)
     if index == 1:
         records[-1]["batch"] = {"plugin": "Condor", "ok": False, "error": "schedd unreachable"}
+    if queue == "MWT2_UCORE":                       # a unified queue: SCORE and MCORE pilots
+        typed = typed_record(queue, 0, now=now)
+        for section in ("batch", "decision", "submission"):
+            records[-1][section]["types"] = typed[section]["types"]
     return records
 
 
@@ -110,6 +114,14 @@ def test_the_page_lists_every_queue_filters_sorts_and_draws_a_queue(factory, bro
         assert "MaxPerCycle:in=117" in page.locator('tr[data-queue="CERN_PROD_1"] td.msg').inner_text()
         assert page.locator('tr[data-queue="SLAC_EMPTY"] td.age').inner_text() == "never"
         assert page.locator("#problem").is_hidden()
+        types = page.locator('tr.type-row[data-queue="MWT2_UCORE"]')   # a row per type under its queue
+        assert types.evaluate_all("rows => rows.map(r => r.dataset.type)") == ["MCORE", "SCORE"]
+        assert page.locator('tr.queue-row[data-queue="MWT2_UCORE"] + tr.type-row').get_attribute(
+            "data-type") == "MCORE"
+        score = page.locator('tr.type-row[data-type="SCORE"]')
+        assert [score.locator(f"td.{key}").inner_text() for key in ("pending", "held", "running", "submitted")] \
+            == ["2", "1", "30", "6"]
+        assert "MaxPerCycle:in=78" in score.locator("td.msg").inner_text()
         screenshot(page, "factory-table")
 
         page.fill("#filter", "BNL_*")

@@ -136,12 +136,13 @@ function cell(row, key) {
   return el("td", {class: classes}, value === null || value === undefined ? "-" : String(value));
 }
 
-// A per-resource-type row under its queue, once records carry the breakdown (row.types).
+// A row per resource type under its queue (row.types: the record's batch, decision and submission types).
 function typeRows(row) {
   return (row.types || []).map((type) => {
     const line = el("tr", {class: "type-row", "data-queue": row.queue, "data-type": type.name});
     for (const key of COLUMNS) {
       if (key === "queue") line.append(el("td", {class: "queue"}, type.name));
+      else if (key === "msg") line.append(el("td", {class: "msg", title: type.msg || ""}, type.msg || ""));
       else if (key in type) line.append(cell(type, key));
       else line.append(el("td"));
     }
